@@ -1,0 +1,319 @@
+"""Monotone gradient networks (mGradNets) and an unconstrained baseline.
+
+Every network here maps a batch ``x`` of shape ``(n, d)`` to ``T(x)`` of the
+same shape. The two mGradNets are gradients of convex potentials by
+construction, and expose that potential and the Jacobian ``J = ∇²u`` in closed
+form:
+
+``T(x) = T_nl(x) + (L Lᵀ + ε I) x + c``
+
+where ``T_nl`` is the paper's nonlinear part and the affine part is the
+optional strongly convex term (``strongly_convex=True``, the default). It
+makes ``J ⪰ ε I`` full rank in every dimension, which the paper's narrow nets
+(rank ``J ≤`` width) cannot be.
+
+Both nets work on a pre-whitened input ``P (x - m)``: ``P`` and ``m`` are fixed
+buffers (identity and zero until :meth:`warm_start` sets them from data), so
+Adam sees well-scaled weights whatever the scale of the problem.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import _checks
+
+__all__ = ["MGradNetC", "MGradNetM", "MLPMap", "MonotoneGradientNet", "logdet_spd"]
+
+
+def _inv_softplus(y):
+    y = torch.as_tensor(y, dtype=torch.float32)
+    return y + torch.log(-torch.expm1(-y))
+
+
+def logdet_spd(J):
+    """``log det J`` for a batch of symmetric positive-definite matrices.
+
+    Closed form for d <= 2, a Cholesky factorisation otherwise. No host sync:
+    a non-PD matrix gives NaN rather than raising.
+    """
+    d = J.shape[-1]
+    if d == 1:
+        return torch.log(J[..., 0, 0])
+    if d == 2:
+        return torch.log(J[..., 0, 0] * J[..., 1, 1] - J[..., 0, 1] * J[..., 1, 0])
+    L, info = torch.linalg.cholesky_ex(J)
+    out = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
+    return torch.where(info == 0, out, torch.full_like(out, float("nan")))
+
+
+class MonotoneGradientNet(nn.Module):
+    """Shared machinery: input whitening, strongly convex affine part, closed forms.
+
+    Subclasses implement ``_nonlinear(z, need_jac)`` on whitened inputs
+    ``z = (x - m) Pᵀ`` returning ``(u_nl or None, grad_z, gvec, low_rank)`` where
+    the Jacobian wrt ``z`` is ``Eᵀ diag(gvec) E - Σ_k c_k v_k v_kᵀ`` with ``E``
+    the subclass's embedding matrix (rows) and ``low_rank = (c, v)`` or None.
+    """
+
+    def __init__(self, dim, *, strongly_convex=True, eps=1e-3):
+        super().__init__()
+        self.dim = _checks.positive_int(dim, "dim")
+        self.strongly_convex = bool(strongly_convex)
+        self.eps = _checks.positive_float(eps, "eps", allow_zero=True) if strongly_convex else 0.0
+        self.register_buffer("in_shift", torch.zeros(dim))
+        self.register_buffer("in_precond", torch.eye(dim))
+        self.bias_out = nn.Parameter(torch.zeros(dim))
+        if self.strongly_convex:
+            self.quad = nn.Parameter(0.1 * torch.eye(dim))  # L; the PSD term is L Lᵀ + εI
+
+    # -- pieces subclasses provide --------------------------------------
+    def _embedding(self):
+        raise NotImplementedError
+
+    def _nonlinear(self, z, need_jac, need_potential=False):
+        raise NotImplementedError
+
+    # -- affine part -----------------------------------------------------
+    def quadratic_matrix(self):
+        """The PSD matrix ``A = L Lᵀ + ε I`` of the strongly convex part (or None)."""
+        if not self.strongly_convex:
+            return None
+        eye = torch.eye(self.dim, device=self.quad.device, dtype=self.quad.dtype)
+        return self.quad @ self.quad.T + self.eps * eye
+
+    def _whiten(self, x):
+        return (x - self.in_shift) @ self.in_precond.T
+
+    def _check(self, x):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor of shape (n, {self.dim}), got {type(x).__name__}")
+        x = _checks.batch(x, self.dim, "x")
+        try:
+            finite = bool(torch.isfinite(x).all())
+        except RuntimeError:  # inside torch.func transforms: data-dependent checks are not allowed
+            finite = True
+        if not finite:
+            raise ValueError("x contains NaN or infinite values")
+        return x
+
+    # -- public closed forms --------------------------------------------
+    def forward(self, x):
+        x = self._check(x)
+        _, gz, _, _ = self._nonlinear(self._whiten(x), need_jac=False)
+        out = gz @ self.in_precond + self.bias_out
+        A = self.quadratic_matrix()
+        if A is not None:
+            out = out + x @ A
+        return out
+
+    def forward_and_jacobian(self, x):
+        """``(T(x), J(x))`` from one pass over shared intermediates."""
+        return self._fused(self._check(x))
+
+    def _fused(self, x):
+        # unchecked fused pass used inside the training step (no host sync)
+        _, gz, gvec, low_rank = self._nonlinear(self._whiten(x), need_jac=True)
+        P = self.in_precond
+        T = gz @ P + self.bias_out
+        E = self._embedding() @ P  # rows of the effective embedding, (m, d)
+        d = self.dim
+        # J = Eᵀ diag(g) E as one matmul against the outer products of E's rows
+        outer = (E[:, :, None] * E[:, None, :]).reshape(E.shape[0], d * d)
+        J = (gvec @ outer).reshape(-1, d, d)
+        if low_rank is not None:
+            c, v = low_rank  # (n, K), (n, K, d) in whitened coordinates
+            v = v @ P
+            J = J - torch.einsum("nk,nki,nkj->nij", c, v, v)
+        A = self.quadratic_matrix()
+        if A is not None:
+            T = T + x @ A
+            J = J + A
+        return T, J
+
+    def jacobian(self, x):
+        """Closed-form Jacobian ``J(x) = ∇²u(x)``, shape ``(n, d, d)``, symmetric PSD."""
+        return self.forward_and_jacobian(x)[1]
+
+    def potential(self, x):
+        """The convex potential ``u(x)`` with ``∇u = T``, shape ``(n,)``."""
+        x = self._check(x)
+        u, _, _, _ = self._nonlinear(self._whiten(x), need_jac=False, need_potential=True)
+        u = u + x @ self.bias_out
+        A = self.quadratic_matrix()
+        if A is not None:
+            u = u + 0.5 * ((x @ A) * x).sum(1)
+        return u
+
+    # -- initialisation from data ---------------------------------------
+    @torch.no_grad()
+    def warm_start(self, x_source, x_target, nonlinear_scale=0.1):
+        """Initialise from samples: whiten inputs and set the affine part to the
+        closed-form Gaussian (Bures) map between the samples' first two moments.
+
+        The nonlinear part is scaled down to ``nonlinear_scale`` of its output
+        so that training starts from the best affine map and learns the rest.
+        """
+        from .reference import gaussian_ot_matrix
+
+        xs = _checks.batch(x_source, self.dim, "x_source").double()
+        xt = _checks.batch(x_target, self.dim, "x_target").double()
+        if xs.shape[0] < 2 or xt.shape[0] < 2:
+            raise ValueError("warm_start needs at least 2 samples of each density")
+        ms, mt = xs.mean(0), xt.mean(0)
+        eye = torch.eye(self.dim, dtype=torch.float64, device=xs.device)
+        cs = torch.cov(xs.T).reshape(self.dim, self.dim) + 1e-8 * eye
+        ct = torch.cov(xt.T).reshape(self.dim, self.dim) + 1e-8 * eye
+        evals, evecs = torch.linalg.eigh(cs)
+        floor = 1e-6 * float(evals.max())
+        inv_sqrt = evecs @ torch.diag(evals.clamp_min(floor).rsqrt()) @ evecs.T
+        self.in_shift.copy_(ms.to(self.in_shift))
+        self.in_precond.copy_(inv_sqrt.to(self.in_precond))
+        A = gaussian_ot_matrix(cs, ct)
+        if self.strongly_convex:
+            w, V = torch.linalg.eigh(A)
+            w = (w - self.eps).clamp_min(1e-6)
+            self.quad.copy_((V @ torch.diag(w.sqrt()) @ V.T).to(self.quad))
+            shift = mt - ms @ A
+        else:
+            shift = mt - ms
+        self._scale_nonlinear(nonlinear_scale)
+        self.bias_out.copy_(shift.to(self.bias_out))
+        # remove the nonlinear part's output at the source mean so T(ms) ≈ mt
+        _, gz, _, _ = self._nonlinear(torch.zeros(1, self.dim, device=xs.device, dtype=self.in_shift.dtype),
+                                      need_jac=False)
+        self.bias_out.sub_((gz @ self.in_precond)[0])
+        if not self.strongly_convex:
+            # no affine term: let the nonlinear part carry the scale instead
+            pass
+        return self
+
+    def _scale_nonlinear(self, scale):
+        raise NotImplementedError
+
+
+class MGradNetC(MonotoneGradientNet):
+    """Cascaded monotone gradient network (mGradNet-C).
+
+    One shared embedding ``W`` (``embed_dim × dim``). With ``s = W z + b`` the
+    potential is ``u(z) = Σ_e α_e ψ_e(s_e)`` where each ``ψ_e`` is a 1-D convex
+    cascade::
+
+        h_0 = s,   h_l = a_l ⊙ s + b_l + softplus(h_{l-1})   (l = 1..L)
+
+    (softplus is convex and increasing, so each ``h_l`` is convex in ``s``).
+    The gradient is ``Wᵀ (α ⊙ h_L'(s))`` with the cascade
+    ``h_l' = a_l + sigmoid(h_{l-1}) ⊙ h_{l-1}'``, and the Jacobian is
+    ``Wᵀ diag(α ⊙ h_L''(s)) W`` with ``h_L'' ≥ 0``: monotone by construction.
+    """
+
+    def __init__(self, dim, embed_dim=64, num_layers=3, *, strongly_convex=True, eps=1e-3):
+        super().__init__(dim, strongly_convex=strongly_convex, eps=eps)
+        m = _checks.positive_int(embed_dim, "embed_dim")
+        L = _checks.positive_int(num_layers, "num_layers")
+        self.embed_dim, self.num_layers = m, L
+        self.W = nn.Parameter(torch.randn(m, dim) / math.sqrt(dim))
+        self.b = nn.Parameter(0.5 * torch.randn(m))
+        self.a = nn.Parameter(0.1 * torch.randn(L, m))
+        self.bl = nn.Parameter(0.1 * torch.randn(L, m))
+        self.alpha_raw = nn.Parameter(_inv_softplus(torch.full((m,), 1.0 / math.sqrt(m))))
+
+    def _embedding(self):
+        return self.W
+
+    def _scale_nonlinear(self, scale):
+        self.alpha_raw.copy_(_inv_softplus(F.softplus(self.alpha_raw) * scale))
+
+    def _nonlinear(self, z, need_jac, need_potential=False):
+        s = z @ self.W.T + self.b
+        h, dh = s, torch.ones_like(s)
+        d2h = torch.zeros_like(s) if need_jac else None
+        for l in range(self.num_layers):
+            sig = torch.sigmoid(h)
+            if need_jac:
+                d2h = sig * (1 - sig) * dh * dh + sig * d2h
+            dh = self.a[l] + sig * dh
+            if need_potential or l < self.num_layers - 1:
+                h = self.a[l] * s + self.bl[l] + F.softplus(h)
+        alpha = F.softplus(self.alpha_raw)
+        grad_z = (alpha * dh) @ self.W
+        u = (alpha * h).sum(1) if need_potential else None
+        gvec = alpha * d2h if need_jac else None
+        return u, grad_z, gvec, None
+
+
+class MGradNetM(MonotoneGradientNet):
+    """Modular monotone gradient network (mGradNet-M).
+
+    ``T_nl(z) = Σ_k α_k W_kᵀ softmax(β_k (W_k z + b_k))`` — the gradient of the
+    convex potential ``Σ_k (α_k/β_k) logsumexp(β_k (W_k z + b_k))`` — with
+    ``α_k, β_k > 0``. Its Jacobian is
+    ``Σ_k α_k β_k W_kᵀ (diag p_k − p_k p_kᵀ) W_k ⪰ 0``.
+    """
+
+    def __init__(self, dim, num_modules=8, embed_dim=32, *, strongly_convex=True, eps=1e-3):
+        super().__init__(dim, strongly_convex=strongly_convex, eps=eps)
+        K = _checks.positive_int(num_modules, "num_modules")
+        m = _checks.positive_int(embed_dim, "embed_dim")
+        self.num_modules, self.embed_dim = K, m
+        self.W = nn.Parameter(torch.randn(K, m, dim) / math.sqrt(dim))
+        self.b = nn.Parameter(0.5 * torch.randn(K, m))
+        self.beta_raw = nn.Parameter(_inv_softplus(torch.ones(K)))
+        self.alpha_raw = nn.Parameter(_inv_softplus(torch.full((K,), 1.0 / K)))
+
+    def _embedding(self):
+        return self.W.reshape(-1, self.dim)
+
+    def _scale_nonlinear(self, scale):
+        self.alpha_raw.copy_(_inv_softplus(F.softplus(self.alpha_raw) * scale))
+
+    def _nonlinear(self, z, need_jac, need_potential=False):
+        K, m = self.num_modules, self.embed_dim
+        beta = F.softplus(self.beta_raw)
+        alpha = F.softplus(self.alpha_raw)
+        pre = (z @ self.W.reshape(K * m, self.dim).T).reshape(-1, K, m) + self.b
+        logits = beta[:, None] * pre
+        p = torch.softmax(logits, dim=-1)
+        ap = (alpha[:, None] * p).reshape(-1, K * m)
+        grad_z = ap @ self.W.reshape(K * m, self.dim)
+        u = gvec = low = None
+        if need_potential:
+            u = ((alpha / beta) * torch.logsumexp(logits, dim=-1)).sum(1)
+        if need_jac:
+            ab = alpha * beta
+            gvec = (ab[:, None] * p).reshape(-1, K * m)
+            v = torch.einsum("nkm,kmd->nkd", p, self.W)  # W_kᵀ p_k
+            low = (ab.expand(p.shape[0], K), v)
+        return u, grad_z, gvec, low
+
+
+class MLPMap(nn.Module):
+    """Unconstrained baseline ``T(x) = x + MLP(x)``: no convexity, no monotonicity.
+
+    Trained on the same Monge–Ampère loss it can push the source onto the
+    target, but nothing makes it the *optimal* map.
+    """
+
+    def __init__(self, dim, hidden=64, num_layers=3, activation="softplus"):
+        super().__init__()
+        self.dim = _checks.positive_int(dim, "dim")
+        hidden = _checks.positive_int(hidden, "hidden")
+        num_layers = _checks.positive_int(num_layers, "num_layers")
+        acts = {"softplus": nn.Softplus, "tanh": nn.Tanh, "silu": nn.SiLU, "gelu": nn.GELU}
+        if activation not in acts:
+            raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
+        layers, width = [], self.dim
+        for _ in range(num_layers):
+            layers += [nn.Linear(width, hidden), acts[activation]()]
+            width = hidden
+        layers.append(nn.Linear(width, self.dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor of shape (n, {self.dim})")
+        x = _checks.batch(x, self.dim, "x")
+        return x + self.net(x)
