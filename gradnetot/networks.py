@@ -50,6 +50,35 @@ def logdet_spd(J):
     return torch.where(info == 0, out, torch.full_like(out, float("nan")))
 
 
+_SYM_INDEX = {}
+_BLOCKDIAG_MAX = 64  # MGradNetM fast path: largest K·d for the block-diagonal trick (CPU: on par with bmm at K·d=64)
+
+
+def _sym_index(d, device):
+    """Indices (i, j), i <= j, of the unique entries of a symmetric d×d matrix, and
+    for each of the d² entries of the full matrix the position of its unique entry."""
+    key = (d, str(device))
+    if key not in _SYM_INDEX:
+        iu = torch.triu_indices(d, d, device=device)
+        pos = torch.empty(d, d, dtype=torch.long, device=device)
+        pos[iu[0], iu[1]] = torch.arange(iu.shape[1], device=device)
+        pos[iu[1], iu[0]] = torch.arange(iu.shape[1], device=device)
+        _SYM_INDEX[key] = (iu[0], iu[1], pos.reshape(-1))
+    return _SYM_INDEX[key]
+
+
+def _outer_unique(E):
+    """Rows ``E_r`` of (m, d) -> (m, d(d+1)/2) unique entries of ``E_r E_rᵀ``."""
+    i, j, _ = _sym_index(E.shape[1], E.device)
+    return E[:, i] * E[:, j]
+
+
+def _unpack_sym(u, d):
+    """(n, d(d+1)/2) unique entries -> (n, d, d) symmetric matrices (one gather)."""
+    _, _, pos = _sym_index(d, u.device)
+    return u[:, pos].reshape(-1, d, d)
+
+
 class MonotoneGradientNet(nn.Module):
     """Shared machinery: input whitening, strongly convex affine part, closed forms.
 
@@ -120,14 +149,13 @@ class MonotoneGradientNet(nn.Module):
         P = self.in_precond
         T = gz @ P + self.bias_out
         E = self._embedding() @ P  # rows of the effective embedding, (m, d)
-        d = self.dim
-        # J = Eᵀ diag(g) E as one matmul against the outer products of E's rows
-        outer = (E[:, :, None] * E[:, None, :]).reshape(E.shape[0], d * d)
-        J = (gvec @ outer).reshape(-1, d, d)
+        # J = Eᵀ diag(g) E as one matmul against the outer products of E's rows,
+        # restricted to the d(d+1)/2 unique entries (J is symmetric)
+        J = _unpack_sym(gvec @ _outer_unique(E), self.dim)
         if low_rank is not None:
             c, v = low_rank  # (n, K), (n, K, d) in whitened coordinates
             v = v @ P
-            J = J - torch.einsum("nk,nki,nkj->nij", c, v, v)
+            J = J - (c[:, :, None] * v).transpose(1, 2) @ v
         A = self.quadratic_matrix()
         if A is not None:
             T = T + x @ A
@@ -159,8 +187,8 @@ class MonotoneGradientNet(nn.Module):
         """
         from .reference import gaussian_ot_matrix
 
-        xs = _checks.batch(x_source, self.dim, "x_source").double()
-        xt = _checks.batch(x_target, self.dim, "x_target").double()
+        xs = _checks.check_finite(_checks.batch(x_source, self.dim, "x_source"), "x_source").double()
+        xt = _checks.check_finite(_checks.batch(x_target, self.dim, "x_target"), "x_target").double()
         if xs.shape[0] < 2 or xt.shape[0] < 2:
             raise ValueError("warm_start needs at least 2 samples of each density")
         ms, mt = xs.mean(0), xt.mean(0)
@@ -237,7 +265,7 @@ class MGradNetC(MonotoneGradientNet):
                 d2h = sig * (1 - sig) * dh * dh + sig * d2h
             dh = self.a[l] + sig * dh
             if need_potential or l < self.num_layers - 1:
-                h = self.a[l] * s + self.bl[l] + F.softplus(h)
+                h = self.a[l] * s + self.bl[l] + torch.logaddexp(h, torch.zeros_like(h))  # exact softplus (no threshold)
         alpha = F.softplus(self.alpha_raw)
         grad_z = (alpha * dh) @ self.W
         u = (alpha * h).sum(1) if need_potential else None
@@ -289,6 +317,42 @@ class MGradNetM(MonotoneGradientNet):
             low = (ab.expand(p.shape[0], K), v)
         return u, grad_z, gvec, low
 
+    def _fused(self, x):
+        # Fast training path (same closed forms as the generic ``_fused``, reorganised
+        # so that only three ops touch the (n, K·m) activations in the forward pass):
+        #  * whitening, β and b are folded into one small weight: logits = x Ŵᵀ + b̂ (one addmm);
+        #  * T_nl, the diagonal part Σ αβ Wᵀ diag(p) W (unique entries) and the per-module
+        #    vectors v_k = W_kᵀ p_k all come from ONE matmul of p against a column-stacked
+        #    (K·m, d + d(d+1)/2 + K·d) matrix, so backward also touches p only once.
+        K, m, d = self.num_modules, self.embed_dim, self.dim
+        beta = F.softplus(self.beta_raw)
+        alpha = F.softplus(self.alpha_raw)
+        We = (self.W.reshape(K * m, d) @ self.in_precond).reshape(K, m, d)  # embedding in x coords
+        be = self.b - We @ self.in_shift  # (K, m)
+        logits = torch.addmm((beta[:, None] * be).reshape(-1), x,
+                             (beta[:, None, None] * We).reshape(K * m, d).T)
+        p = torch.softmax(logits.view(-1, K, m), dim=-1).view(-1, K * m)
+        ab = alpha * beta
+        nu = d * (d + 1) // 2
+        cols = [(alpha[:, None, None] * We).reshape(K * m, d),                     # -> T_nl
+                (ab[:, None, None] * _outer_unique(We.reshape(K * m, d)).view(K, m, nu)).reshape(K * m, nu)]
+        blockdiag = K * d <= _BLOCKDIAG_MAX
+        if blockdiag:  # few modules: v_k from the same matmul, via a block-diagonal (K·m, K·d) block
+            eyeK = torch.eye(K, device=x.device, dtype=x.dtype)
+            cols.append((We[:, :, None, :] * eyeK[:, None, :, None]).reshape(K * m, K * d))
+        out = p @ torch.cat(cols, dim=1)
+        T = out[:, :d] + self.bias_out
+        if blockdiag:
+            v = out[:, d + nu:].reshape(-1, K, d)
+        else:  # many modules: a batched matmul is cheaper than a mostly-zero block
+            v = torch.bmm(p.view(-1, K, m).transpose(0, 1), We).transpose(0, 1)
+        J = _unpack_sym(out[:, d:d + nu], d) - (ab[:, None] * v).transpose(1, 2) @ v
+        A = self.quadratic_matrix()
+        if A is not None:
+            T = T + x @ A
+            J = J + A
+        return T, J
+
 
 class MLPMap(nn.Module):
     """Unconstrained baseline ``T(x) = x + MLP(x)``: no convexity, no monotonicity.
@@ -316,4 +380,10 @@ class MLPMap(nn.Module):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor of shape (n, {self.dim})")
         x = _checks.batch(x, self.dim, "x")
+        try:
+            finite = bool(torch.isfinite(x).all())
+        except RuntimeError:  # inside torch.func transforms
+            finite = True
+        if not finite:
+            raise ValueError("x contains NaN or infinite values")
         return x + self.net(x)

@@ -96,7 +96,8 @@ def _place(density, device):
 
 
 def _all_finite(model):
-    return bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all())
+    ts = [t for t in (*model.parameters(), *model.buffers()) if t.is_floating_point()]
+    return bool(torch.stack([torch.isfinite(t).all() for t in ts]).all())
 
 
 def _diagnose(model, source, target, x, log_p):
@@ -127,7 +128,7 @@ def _diagnose(model, source, target, x, log_p):
 def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="auto", seed=None,
         progress=True, checkpoint=None, checkpoint_every=None, *, p=1, warm_start="auto",
         warm_start_samples=20_000, clip_grad=1.0, warmup=0.02, final_lr=0.01, compile=False,
-        check_every=25, presample=None, desc=None):
+        check_every=25, presample=None, desc=None, callback=None):
     """Train ``model`` so that it pushes ``source`` onto ``target``.
 
     Each step draws a fresh batch from ``source`` and minimises the mean
@@ -152,6 +153,10 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
     clip_grad : max gradient norm (``None`` to disable).
     compile : try ``torch.compile`` on the loss (``mode="reduce-overhead"`` on
         CUDA, i.e. CUDA graphs); falls back to eager with a warning.
+    callback : optional ``callback(step, model)``, called every ``check_every``
+        steps (after the NaN check) and at the last step, e.g. to evaluate a metric.
+        Return ``True`` to stop training early (the result then covers the steps run).
+        Time spent inside the callback is excluded from ``wall_time``/``time_per_step``.
 
     Returns
     -------
@@ -212,6 +217,8 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
         x0 = sample_from(source, min(batch_size, 256), gen)
         if x0.ndim != 2 or x0.shape[1] != d:
             raise ValueError(f"source.sample(n) must return shape (n, {d}), got {tuple(x0.shape)}")
+        if not bool(torch.isfinite(x0).all()):
+            raise ValueError("source.sample returned NaN or infinite values")
         lp0 = log_prob_of(source, x0)
         if lp0.shape != (x0.shape[0],):
             raise ValueError(f"source.log_prob must return shape (n,), got {tuple(lp0.shape)}")
@@ -299,6 +306,7 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
     if dev.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
+    excluded = 0.0  # seconds spent in the callback
     k = start
     compiled_checked = not compile
     try:
@@ -336,16 +344,26 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
                     snapshot = copy.deepcopy(model.state_dict())
                     last_ok = k
                     bar.update(k - bar.n)
-                    bar.set_postfix(loss=f"{float(losses[k - 1]):.4f}")
-            if checkpoint is not None and (k % checkpoint_every == 0 or k == steps):
-                save(k)
+                    if progress:  # reading the loss is a host sync: only when it is displayed
+                        bar.set_postfix(loss=f"{float(losses[k - 1]):.4f}")
+                    if callback is not None:
+                        c0 = time.perf_counter()
+                        stop = callback(k, model)
+                        excluded += time.perf_counter() - c0
+                        if stop is True:
+                            break
+            else:
+                if checkpoint is not None and (k % checkpoint_every == 0 or k == steps):
+                    save(k)
+                continue
+            break  # stopped early by the callback
     finally:
         bar.close()
     if dev.type == "cuda":
         torch.cuda.synchronize()
-    wall = time.perf_counter() - t0
+    wall = time.perf_counter() - t0 - excluded
     model.eval()
-    return _result(model, losses, steps, wall, dev, lr, batch_size, start)
+    return _result(model, losses[:k], k, wall, dev, lr, batch_size, start)
 
 
 def _result(model, losses, steps, wall, dev, lr, batch_size, start):
