@@ -1,0 +1,93 @@
+# GradNetOT Book. Quickstart: `make book` (executed HTML book) and `make test`.
+#
+#   make book         full-size book        -> _build/html        (execution cache _build/.jupyter_cache)
+#   make book-fast    GRADNETOT_FAST=1 book -> _build_fast/_build/html (its own cache under _build_fast/)
+#   make test         pytest tests/ + nbval over chapters/, with GRADNETOT_FAST=1
+#   make test-browser Playwright/Chromium checks of the built book (run `make book` first)
+#   make assignments  student edition, solutions hidden -> _build/student/_build/html
+#   make benchmarks   run the scripts in benchmarks/
+#   make clean        remove build outputs (keeps .venv; `make distclean` removes it too)
+#
+# `make book` with GRADNETOT_FAST=1 already set in the environment builds the FAST book
+# (into _build_fast), so the FAST and full runs never share an execution cache.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# Install torch first so that the CPU/CUDA build can be chosen: CI sets TORCH_SPEC=torch==2.13.0.
+TORCH_SPEC ?= torch
+STAMP := $(VENV)/.gradnetot-installed
+JB := $(VENV)/bin/jupyter-book
+JB_FLAGS ?= -W --keep-going
+
+FAST_ON := $(filter-out 0 false no,$(strip $(GRADNETOT_FAST)))
+ifneq ($(FAST_ON),)
+BOOK_OUT := _build_fast
+else
+BOOK_OUT := .
+endif
+# Where `make book` in the current mode writes its HTML (the browser test reads it).
+BOOK_HTML := $(BOOK_OUT)/_build/html
+
+.PHONY: help install book book-fast book-full test test-unit test-notebooks test-browser assignments benchmarks clean distclean
+
+help:
+	@sed -n '1,13p' Makefile
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt pyproject.toml | $(PY)
+	$(PIP) install "$(TORCH_SPEC)"
+	$(PIP) install -r requirements.txt
+	$(PIP) install -e .
+	@echo "$(TORCH_SPEC)" > $@
+
+install: $(STAMP)
+
+book: $(STAMP)
+	$(JB) build . --path-output $(BOOK_OUT) $(JB_FLAGS)
+	@echo "Book: $(BOOK_HTML)/index.html"
+
+book-fast:
+	$(MAKE) book GRADNETOT_FAST=1
+
+book-full:
+	$(MAKE) book GRADNETOT_FAST=0
+
+# One pytest run over tests/ and the chapter notebooks (nbval, outputs not compared), so CI reads
+# one summary line. An empty chapters/ just adds no items. The browser test needs a built book:
+# it runs in `make test-browser`.
+test: $(STAMP)
+	GRADNETOT_FAST=1 $(PY) -m pytest --nbval-lax --nbval-current-env --ignore=tests/browser tests/ chapters/
+
+test-unit: $(STAMP)
+	GRADNETOT_FAST=1 $(PY) -m pytest --ignore=tests/browser tests/
+
+test-notebooks: $(STAMP)
+	GRADNETOT_FAST=1 $(PY) -m pytest --nbval-lax --nbval-current-env chapters/ || [ $$? -eq 5 ]
+
+# Playwright + Debian's /usr/bin/chromium against the book that `make book` built in this mode.
+test-browser: $(STAMP)
+	GRADNETOT_HTML=$(abspath $(BOOK_HTML)) $(PY) -m pytest tests/browser
+
+# Student edition: the same book with sphinx-exercise's hide_solutions on. It reuses the
+# execution cache of the current mode (FAST or full), so nothing runs twice.
+assignments: $(STAMP)
+	$(PY) _ext/student_config.py --cache $(abspath $(BOOK_OUT))/_build/.jupyter_cache \
+	  --out _build/student/_config_student.yml
+	$(JB) build . --config _build/student/_config_student.yml --path-output _build/student $(JB_FLAGS)
+	@echo "Student edition: _build/student/_build/html/index.html"
+
+benchmarks: $(STAMP)
+	$(PY) benchmarks/train_step.py
+	$(PY) benchmarks/high_dim_gaussians.py
+
+clean:
+	rm -rf _build _build_fast .pytest_cache
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
