@@ -6,6 +6,7 @@ can be used wherever the package takes a density; the classes here add a
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -44,11 +45,12 @@ class Density:
         return [k for k, v in vars(self).items() if isinstance(v, torch.Tensor)]
 
     def to(self, device=None, dtype=None):
-        """Return ``self`` with every tensor moved (in place, like nn.Module)."""
+        """A copy with every tensor on ``device`` (like ``Tensor.to``: ``self`` is not changed)."""
+        new = copy.copy(self)
         for k in self._tensors():
             v = getattr(self, k)
-            setattr(self, k, v.to(device=device, dtype=dtype if v.is_floating_point() else None))
-        return self
+            setattr(new, k, v.to(device=device, dtype=dtype if v.is_floating_point() else None))
+        return new
 
     @property
     def device(self):

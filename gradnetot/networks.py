@@ -95,6 +95,8 @@ class MonotoneGradientNet(nn.Module):
         self.eps = _checks.positive_float(eps, "eps", allow_zero=True) if strongly_convex else 0.0
         self.register_buffer("in_shift", torch.zeros(dim))
         self.register_buffer("in_precond", torch.eye(dim))
+        # set by warm_start(); gn.fit(warm_start="auto") does not warm-start a model twice
+        self.register_buffer("warm_started", torch.tensor(False))
         self.bias_out = nn.Parameter(torch.zeros(dim))
         if self.strongly_convex:
             self.quad = nn.Parameter(0.1 * torch.eye(dim))  # L; the PSD term is L Lᵀ + εI
@@ -214,9 +216,7 @@ class MonotoneGradientNet(nn.Module):
         _, gz, _, _ = self._nonlinear(torch.zeros(1, self.dim, device=xs.device, dtype=self.in_shift.dtype),
                                       need_jac=False)
         self.bias_out.sub_((gz @ self.in_precond)[0])
-        if not self.strongly_convex:
-            # no affine term: let the nonlinear part carry the scale instead
-            pass
+        self.warm_started.fill_(True)
         return self
 
     def _scale_nonlinear(self, scale):

@@ -149,7 +149,9 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
         steps and at the end; if it exists when ``fit`` starts, training resumes
         from it (same seed -> same result as an uninterrupted run).
     warm_start : ``"auto"`` calls ``model.warm_start`` (moment-matched affine
-        start) when the model has one; ``False`` skips it.
+        start) when the model has one and has not been warm-started before (so a
+        second ``fit`` on the same model, e.g. in bandwidth annealing, continues
+        from the trained weights); ``True`` always calls it; ``False`` skips it.
     clip_grad : max gradient norm (``None`` to disable).
     compile : try ``torch.compile`` on the loss (``mode="reduce-overhead"`` on
         CUDA, i.e. CUDA graphs); falls back to eager with a warning.
@@ -232,7 +234,16 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
     params = [q for q in model.parameters() if q.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters")
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = None
+    if dev.type == "cuda":
+        # one fused kernel for the whole Adam update instead of several per parameter (GPU
+        # steps at d = 2 are launch-bound); same update rule, falls back where unsupported
+        try:
+            opt = torch.optim.Adam(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            opt = None
+    if opt is None:
+        opt = torch.optim.Adam(params, lr=lr)
     n_warm = int(warmup * steps)
 
     def lr_factor(k):
@@ -256,7 +267,8 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
         gen.set_state(state["generator"].to(gen.get_state().device) if dev.type == "cpu" else state["generator"].cpu())
         start = int(state["step"])
         losses[:start] = torch.as_tensor(state["losses"], device=dev)
-    elif warm_start in ("auto", True) and hasattr(model, "warm_start"):
+    elif hasattr(model, "warm_start") and (warm_start is True or (
+            warm_start == "auto" and not bool(getattr(model, "warm_started", False)))):
         with torch.no_grad():
             n_ws = max(2 * d + 2, warm_start_samples)
             model.warm_start(sample_from(source, n_ws, gen), sample_from(target, n_ws, gen))

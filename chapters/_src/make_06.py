@@ -69,7 +69,7 @@ Write every cell against that variable and the notebook runs unchanged on both. 
 the device:
 
 1. **the model** — `model.to(device)` moves its parameters and buffers (in place);
-2. **the densities** — `gn` densities have `.to(device)` like a module; any other object with `sample`
+2. **the densities** — `gn` densities have `.to(device)`, which returns a moved copy like `Tensor.to` (assign it); any other object with `sample`
    and `log_prob` is wrapped by `gn.fit` and its samples are moved for you;
 3. **the random numbers** — a `torch.Generator(device=device)` draws samples *on* the device, so a batch
    never travels from host to GPU memory.
