@@ -524,9 +524,9 @@ if not records:
                      "notebook. Run `python benchmarks/train_step.py` (CPU) or "
                      "`python benchmarks/train_step.py --device cuda` (GPU) from the repository root."))
 for path in records:
-    # demote the file's headings so that they nest under this section
-    text = re.sub(r"^(#{1,3}) ", lambda m: "#" * (len(m.group(1)) + 3) + " ", path.read_text(), flags=re.M)
-    display(Markdown(f"---\n**Recorded file `benchmarks/results/{path.name}`** (shown as written):\n\n" + text))
+    # the file's headings become bold lines: a page section cannot start inside a cell output
+    text = re.sub(r"^#{1,6} +(.*)$", r"**\1**", path.read_text(), flags=re.M)
+    display(Markdown(f"**Recorded file `benchmarks/results/{path.name}`** (shown as written):\n\n" + text))
 section_done("recorded benchmarks")
 """)
 
