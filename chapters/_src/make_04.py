@@ -293,7 +293,7 @@ arrows $x \to T(x)$. The sliders below set, for a randomly initialised mGradNet-
 
 Convexity shows in the contours: every sublevel set is convex. Without the quadratic term $T$ is bounded (a
 convex combination of the rows of $W_k$, times $\alpha_k$), so far from the origin the arrows mostly point back
-towards the bounded range of $T$. The interactive widget needs a running kernel (Jupyter or Colab); the web page shows
+towards the bounded range of $T$. The interactive widget needs a running kernel (Jupyter or Colab); on the web page its output is replaced by
 the static figure after it.
 """)
 code(r"""
@@ -321,6 +321,9 @@ widgets.interact(show,
                  scale=widgets.FloatSlider(value=1.0, min=0.2, max=3.0, step=0.1),
                  seed=widgets.IntSlider(value=0, min=0, max=20));
 """)
+# A static web page has no kernel to drive the sliders (and, offline, no widget JavaScript): hide this
+# cell's output in the HTML book, where the static figure below stands in for it.
+cells[-1].metadata["tags"] = ["remove-output"]
 md(r"""
 The static figure below shows three settings of the same seed side by side: a smooth map ($\beta = 0.3$), the
 default ($\beta = 1$), and a sharp one ($\beta = 10$) whose potential is nearly a maximum of affine functions:

@@ -116,6 +116,11 @@ def test_page(rel, server, browser):
         n_err = page.evaluate("document.querySelectorAll('.output.traceback, .output.error').length")
         assert n_err == 0, f"{rel}: shows {n_err} error output(s)"
         assert not [b for b in blocked if "mathjax" in b.lower()], f"{rel}: MathJax requested from the network"
+        # a widget view needs JavaScript from a CDN and a kernel: offline it renders as an empty box,
+        # so chapters hide widget outputs in the HTML and show a static figure instead
+        n_widgets = page.evaluate(
+            "document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length")
+        assert n_widgets == 0, f"{rel}: {n_widgets} widget view(s) that render as empty boxes offline"
         if rel.startswith("chapters/") and rel.endswith(".html"):
             nb = Path(rel).with_suffix(".ipynb").as_posix()
             if (ROOT / nb).exists():
