@@ -61,14 +61,27 @@ class Density:
         return getattr(self, self._tensors()[0]).dtype
 
 
+def _other_device(generator, device):
+    """True when ``generator`` lives on another device than ``device`` ("cuda" == "cuda:0")."""
+    if generator is None:
+        return False
+    a, b = torch.device(generator.device), torch.device(device)
+    if a.type != b.type:
+        return True
+    if a.type == "cuda":
+        cur = torch.cuda.current_device()
+        return (a.index if a.index is not None else cur) != (b.index if b.index is not None else cur)
+    return False
+
+
 def _randn(shape, generator, device, dtype):
-    if generator is not None and generator.device != torch.device(device):
+    if _other_device(generator, device):
         return torch.randn(shape, generator=generator, dtype=dtype).to(device)
     return torch.randn(shape, generator=generator, device=device, dtype=dtype)
 
 
 def _rand(shape, generator, device, dtype):
-    if generator is not None and generator.device != torch.device(device):
+    if _other_device(generator, device):
         return torch.rand(shape, generator=generator, dtype=dtype).to(device)
     return torch.rand(shape, generator=generator, device=device, dtype=dtype)
 
@@ -136,7 +149,7 @@ class GaussianMixture(Density):
 
     def _sample(self, n, generator):
         w = self.weights
-        if generator is not None and generator.device != w.device:
+        if _other_device(generator, w.device):
             idx = torch.multinomial(w.cpu(), n, replacement=True, generator=generator).to(w.device)
         else:
             idx = torch.multinomial(w, n, replacement=True, generator=generator)
