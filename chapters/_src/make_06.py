@@ -142,7 +142,12 @@ else:
 sweep_steps = gn.scaled(30, 10)
 
 rows = []
+sweep_budget_s = 90.0   # a time budget, so that a slow device cannot stall the chapter
+t_sweep = time.perf_counter()
 for bs in batch_sizes:
+    if time.perf_counter() - t_sweep > sweep_budget_s:
+        print(f"(sweep stopped before batch {bs}: it used its {sweep_budget_s:.0f} s budget)")
+        break
     m = gn.MGradNetM(2)
     fit_bs = gn.fit(m, source, target, steps=sweep_steps, batch_size=bs, device=device, seed=0,
                     progress=False, check_every=sweep_steps)
