@@ -369,23 +369,21 @@ By the chain rule, $J = \beta\, W^\top(\operatorname{diag}p - pp^\top)W$ with $p
 The check then returns `True`.
 ```
 
-The cell below shows what the check says about a typical wrong answer (the $-pp^\top$ term forgotten) and that it
-accepts the solution.
+The cell below shows what the check says about a typical wrong answer (the factor $\beta$ forgotten), and that it
+accepts the package's reference implementation. Neither reveals the solution, so the cell stays in the student
+edition.
 """)
 code(r"""
-def module_jacobian_wrong(z, W, b, beta):
-    p = torch.softmax(beta * (z @ W.T + b), dim=-1)
-    return beta * W.T @ torch.diag_embed(p) @ W          # forgot  - p p^T
+reference = gn.exercises.softmax_module_jacobian          # the package's own answer
 
-def module_jacobian(z, W, b, beta):
-    p = torch.softmax(beta * (z @ W.T + b), dim=-1)
-    return beta * W.T @ (torch.diag_embed(p) - p[:, :, None] * p[:, None, :]) @ W
+def module_jacobian_wrong(z, W, b, beta):
+    return reference(z, W, b, beta) / beta                 # as if the chain-rule factor beta were forgotten
 
 try:
     gn.exercises.check_softmax_module_jacobian(module_jacobian_wrong)
 except gn.exercises.ExerciseCheckError as err:
     print("check says:", err)
-print("solution passes:", gn.exercises.check_softmax_module_jacobian(module_jacobian))
+print("reference passes:", gn.exercises.check_softmax_module_jacobian(reference))
 """)
 md(r"""
 ```{exercise} A monotone gradient layer of your own
