@@ -49,6 +49,18 @@ def monge_ampere_residual(model, x, source, target, log_p=None):
     return _logdet(model, J) - log_p + log_q
 
 
+def check_problem(model, source, target):
+    """Check that ``source``, ``target`` and ``model`` agree on the dimension; return it."""
+    d = density_dim(source, "source")
+    dt = density_dim(target, "target")
+    if d != dt:
+        raise ValueError(f"source has dimension {d} but target has dimension {dt}")
+    mdim = getattr(model, "dim", d)
+    if mdim != d:
+        raise ValueError(f"model has dimension {mdim} but source/target have dimension {d}")
+    return d
+
+
 def monge_ampere_loss(model, x, source, target, p=1, log_p=None):
     """Mean ``|r(x)|^p`` of the Monge–Ampère residual (``p=1``: L1, the default).
 
@@ -57,13 +69,7 @@ def monge_ampere_loss(model, x, source, target, p=1, log_p=None):
     """
     if not isinstance(model, nn.Module) and not callable(model):
         raise TypeError(f"model must be an nn.Module or callable, got {type(model).__name__}")
-    d = density_dim(source, "source")
-    dt = density_dim(target, "target")
-    if d != dt:
-        raise ValueError(f"source has dimension {d} but target has dimension {dt}")
-    mdim = getattr(model, "dim", d)
-    if mdim != d:
-        raise ValueError(f"model has dimension {mdim} but the densities have dimension {d}")
+    d = check_problem(model, source, target)
     if not isinstance(x, torch.Tensor):
         raise TypeError("x must be a torch.Tensor")
     _checks.batch(x, d, "x")

@@ -14,7 +14,7 @@ from torch import nn
 
 from . import _checks
 from .densities import density_dim, log_prob_of, sample_from
-from .loss import map_and_jacobian, _logdet
+from .loss import _logdet, check_problem, map_and_jacobian
 
 __all__ = ["fit", "FitResult", "TrainingDivergedError", "resolve_device"]
 
@@ -172,13 +172,7 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    d = density_dim(source, "source")
-    dt = density_dim(target, "target")
-    if d != dt:
-        raise ValueError(f"source has dimension {d} but target has dimension {dt}")
-    mdim = getattr(model, "dim", d)
-    if mdim != d:
-        raise ValueError(f"model has dimension {mdim} but source/target have dimension {d}")
+    d = check_problem(model, source, target)
     steps = _checks.positive_int(steps, "steps")
     batch_size = _checks.positive_int(batch_size, "batch_size")
     lr = _checks.positive_float(lr, "lr")

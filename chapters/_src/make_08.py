@@ -3,53 +3,9 @@ import pathlib
 import nbformat
 from gradnetot._setup_cell import SETUP_CELL
 
-def build(cells, path):
-    nb = nbformat.v4.new_notebook()
-    out = []
-    for kind, src in cells:
-        src = src.strip("\n")
-        out.append(nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src))
-    nb.cells = out
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    nbformat.validate(nb)
-    nbformat.write(nb, path)
-    print("wrote", path, len(out), "cells")
-
-def setup():
-    return ("code", SETUP_CELL)
-
-import re as _re
-
-def _fence_solutions(src):
-    def conv(m):
-        lines = m.group(0).splitlines()
-        out, in_code = [], False
-        for l in lines[1:-1]:
-            if l.startswith("    "):
-                if not in_code:
-                    out.append("```python"); in_code = True
-                out.append(l[4:])
-            else:
-                if in_code and l.strip() == "":
-                    out.append(l); continue
-                if in_code:
-                    while out and out[-1].strip() == "":
-                        out.pop()
-                    out.append("```"); in_code = False
-                    if l.strip(): out.append("")
-                out.append(l)
-        if in_code:
-            while out and out[-1].strip() == "":
-                out.pop()
-            out.append("```")
-        return "\n".join(["`" + lines[0]] + out + ["````"])
-    return _re.sub(r"^```\{solution\}.*?^```$", conv, src, flags=_re.S | _re.M)
-
-_orig_build = build
-def build(cells, path):
-    cells = [(k, _fence_solutions(s) if k == "md" else s) for k, s in cells]
-    return _orig_build(cells, path)
+import sys
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _nbtools import build, setup  # noqa: E402
 
 
 C = []
