@@ -32,6 +32,10 @@ Without the switch the chapter runs d = 2…128 with 1000 steps for both network
 dominated by d = 64 and 128, and the cell "What would the full run cost here?" measures a few steps at those
 sizes and extrapolates, so you can decide before you start. On a GPU (Colab: *Runtime → Change runtime type →
 GPU*) the same notebook runs unchanged, because every cell takes its device from `device`.
+Measured: on an NVIDIA H200 each 1000-step fit of section 5 took 4–8 s up to d = 64 (the recorded file
+`benchmarks/results/gpu_h200_high_dim_defaults.md`, written by `benchmarks/gpu_check.sh` and shown in
+section 6). The whole chapter's full-mode time on a 2-core CPU is in the instructors' page,
+[How long each chapter takes](teaching.md).
 ```
 """)
 
