@@ -91,6 +91,7 @@ assignments: $(STAMP)
 benchmarks: $(STAMP)
 	$(PY) benchmarks/train_step.py
 	$(PY) benchmarks/high_dim_gaussians.py
+	$(PY) benchmarks/disk_to_gaussian.py
 
 clean:
 	rm -rf _build _build_fast .pytest_cache
