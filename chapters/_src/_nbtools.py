@@ -51,3 +51,24 @@ _orig_build = build
 def build(cells, path):
     cells = [(k, _fence_solutions(s) if k == "md" else s) for k, s in cells]
     return _orig_build(cells, path)
+
+
+def write_notebook(cells, filename):
+    """Write ``cells`` (nbformat cells) to ``chapters/<filename>`` without outputs.
+
+    Cell ids are kept from the existing notebook when the cell count is unchanged, so that
+    regenerating a chapter only shows the cells whose text changed.
+    """
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / filename
+    nb = nbformat.v4.new_notebook(cells=list(cells))
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    if path.exists():
+        old = nbformat.read(path, as_version=4)
+        if len(old.cells) == len(nb.cells):
+            for a, b in zip(old.cells, nb.cells):
+                b["id"] = a["id"]
+    nbformat.write(nb, str(path))
+    print("wrote", path.name, len(nb.cells), "cells")

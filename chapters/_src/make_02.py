@@ -2,6 +2,11 @@
 import nbformat as nbf
 from gradnetot._setup_cell import SETUP_CELL
 
+import pathlib
+import sys
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _nbtools import write_notebook  # noqa: E402
+
 cells = []
 
 
@@ -573,9 +578,4 @@ equation, which becomes the training loss of chapter 5.
 ```
 """)
 
-nb = nbf.v4.new_notebook()
-nb.cells = cells
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.metadata["language_info"] = {"name": "python"}
-nbf.write(nb, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "02_optimal_transport.ipynb"))
-print("wrote", len(cells), "cells")
+write_notebook(cells, "02_optimal_transport.ipynb")

@@ -2,6 +2,11 @@
 import nbformat as nbf
 from gradnetot._setup_cell import SETUP_CELL
 
+import pathlib
+import sys
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _nbtools import write_notebook  # noqa: E402
+
 cells = []
 md = lambda s: cells.append(nbf.v4.new_markdown_cell(s.strip("\n")))
 code = lambda s: cells.append(nbf.v4.new_code_cell(s.strip("\n")))
@@ -467,9 +472,4 @@ pair against the closed-form answer, and shows what goes wrong when the network 
 ```
 """)
 
-nb = nbf.v4.new_notebook()
-nb.cells = cells
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.metadata["language_info"] = {"name": "python"}
-nbf.write(nb, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "04_monotone_gradient_networks.ipynb"))
-print("wrote", len(cells), "cells")
+write_notebook(cells, "04_monotone_gradient_networks.ipynb")

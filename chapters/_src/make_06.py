@@ -1,6 +1,11 @@
 import nbformat as nbf
 from gradnetot._setup_cell import SETUP_CELL
 
+import pathlib
+import sys
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _nbtools import write_notebook  # noqa: E402
+
 cells = []
 md = lambda s: cells.append(nbf.v4.new_markdown_cell(s.strip("\n")))
 code = lambda s: cells.append(nbf.v4.new_code_cell(s.strip("\n")))
@@ -652,8 +657,4 @@ log-density.
 """)
 
 
-nb = nbf.v4.new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.metadata["language_info"] = {"name": "python"}
-nbf.write(nb, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "06_training_on_gpus.ipynb"))
-print("written", len(cells), "cells")
+write_notebook(cells, "06_training_on_gpus.ipynb")
