@@ -34,7 +34,8 @@ from torch.func import functional_call, jacrev, vmap
 from torch.nn import functional as F
 
 __all__ = ["PaperMGradNetM", "PaperMGradNetC", "to_distribution", "mixture_distribution",
-           "gaussian_distribution", "Recipe", "recipe_loss"]
+           "gaussian_distribution", "Recipe", "recipe_loss",
+           "PaperCodeMGradNetM", "FullCovMixture", "PaperCodeLoop"]
 
 
 class PaperMGradNetM(nn.Module):
@@ -84,6 +85,55 @@ class PaperMGradNetC(nn.Module):
         return (F.softplus(self.alpha_raw) * dh) @ self.W + self.bias
 
 
+class _TwoSidedSoftmax(nn.Module):
+    """``softplus(a) softmax(z) - softplus(c) softmin(z)``: the gradient of the convex
+    ``softplus(a) lse(z) + softplus(c) lse(-z)``; two learnable scalars (the public code's activation)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(torch.tensor(0.5))
+        self.c = nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, z):
+        return F.softplus(self.a) * torch.softmax(z, -1) - F.softplus(self.c) * torch.softmax(-z, -1)
+
+
+class _PaperCodeModule(nn.Module):
+    def __init__(self, dim, embed_dim):
+        super().__init__()
+        self.W = nn.Parameter(nn.init.xavier_uniform_(torch.empty(embed_dim, dim)))
+        self.b = nn.Parameter(torch.zeros(embed_dim))
+        self.beta = nn.Parameter(torch.rand(1))
+        self.act = _TwoSidedSoftmax()
+
+    def forward(self, x):
+        return self.act(F.softplus(self.beta) * F.linear(x, self.W, self.b)) @ self.W
+
+
+class PaperCodeMGradNetM(nn.Module):
+    """mGradNet-M **structured like the paper's public code**, for timing its per-step cost.
+
+    Unlike the vectorised ``PaperMGradNetM``, the ``K`` modules are separate
+    ``nn.Module``s summed in a Python loop, and each module's activation is the
+    two-sided softmax above (a softmax and a softmin per module). Mathematically it is
+    still an mGradNet-M; what changes is the number of (small) kernels per step, which
+    is what makes the public code launch-bound on a GPU.
+    """
+
+    def __init__(self, dim, num_modules=4, embed_dim=32):
+        super().__init__()
+        self.dim = dim
+        self.blocks = nn.ModuleList(_PaperCodeModule(dim, embed_dim) for _ in range(num_modules))
+        self.alpha = nn.Parameter(torch.rand(num_modules))
+        self.bias = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x):
+        out = 0
+        for k, block in enumerate(self.blocks):
+            out = out + F.softplus(self.alpha[k]) * block(x)
+        return out + self.bias
+
+
 # -- densities as torch.distributions ----------------------------------------------
 
 def gaussian_distribution(mean, cov):
@@ -110,6 +160,79 @@ def to_distribution(density, device="cpu"):
     if isinstance(density, torch.distributions.Distribution):
         return density
     raise TypeError(f"no torch.distributions equivalent for {type(density).__name__}")
+
+
+class FullCovMixture:
+    """A mixture the way the public morph script builds one, every training step.
+
+    ``Categorical`` weights plus a batch of ``MultivariateNormal`` components with a
+    full ``(N, 2, 2)`` covariance each (``bandwidth * I``, as in the public code, where the
+    bandwidth is a variance). ``sample(n)`` draws one point from *every* component for
+    each of the ``n`` samples and keeps the one the categorical picked; ``log_prob``
+    evaluates all components and takes a ``logsumexp``. Semantics only: our own code.
+    """
+
+    def __init__(self, weights, means, variance):
+        n, d = means.shape
+        self.cat = torch.distributions.Categorical(probs=weights / weights.sum())
+        cov = torch.eye(d, device=means.device).expand(n, d, d) * variance
+        self.comp = torch.distributions.MultivariateNormal(loc=means, covariance_matrix=cov)
+
+    def sample(self, shape):
+        n = shape[0] if isinstance(shape, tuple) else int(shape)
+        pick = self.cat.sample((n,))
+        every = self.comp.sample((n,))  # (n, N, d)
+        return every[torch.arange(n, device=every.device), pick]
+
+    def log_prob(self, x):
+        return torch.logsumexp(torch.log(self.cat.probs) + self.comp.log_prob(x[..., None, :]), dim=-1)
+
+
+class PaperCodeLoop:
+    """One training step as the public morph script takes it (the faithful baseline).
+
+    Per step: rebuild both mixtures at the annealed bandwidth (``FullCovMixture``),
+    sample 1000 points, ``vmap(jacrev)`` + ``slogdet``, L1 residual, backward,
+    ``clip_grad_norm_(10)``, AdamW + ``StepLR``, and ``loss.item()`` for the bar.
+    ``source`` / ``target`` are ``gn.GaussianMixture``-like (``weights``, ``means``).
+    For a Gaussian (no ``means``) the densities are built once as ``MultivariateNormal``.
+    """
+
+    def __init__(self, model, source, target, batch_size=1000, device="cpu", steps_total=10_000,
+                 bw_start=1e-2, bw_end=1e-4):
+        self.device = torch.device(device)
+        self.model = model.to(self.device)
+        self.src, self.tgt = source, target
+        self.batch_size = batch_size
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=1e-2, weight_decay=1e-4)
+        self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=1000, gamma=0.5)
+        self.steps_total, self.bw = steps_total, (bw_start, bw_end)
+        self.i = 0
+        self.jac = vmap(jacrev(self.model))
+        self.fixed = None
+        if not hasattr(source, "means"):
+            self.fixed = (to_distribution(source, self.device), to_distribution(target, self.device))
+
+    def _densities(self):
+        if self.fixed is not None:
+            return self.fixed
+        b0, b1 = self.bw
+        var = b0 * (b1 / b0) ** (min(self.i, self.steps_total) / self.steps_total)
+        mk = lambda m: FullCovMixture(m.weights.to(self.device), m.means.to(self.device), var)  # noqa: E731
+        return mk(self.src), mk(self.tgt)
+
+    def step(self):
+        self.opt.zero_grad()
+        src, tgt = self._densities()
+        x = src.sample((self.batch_size,))
+        logdet = torch.linalg.slogdet(self.jac(x))[1]
+        loss = F.l1_loss(logdet, src.log_prob(x) - tgt.log_prob(self.model(x)))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 10.0)
+        self.opt.step()
+        self.sched.step()
+        self.i += 1
+        return loss.item()
 
 
 # -- the training step ----------------------------------------------------------------
