@@ -521,7 +521,10 @@ md(r"""
 The project's benchmark script `benchmarks/train_step.py` times `gn.fit`'s training step against a
 re-implementation of the paper's recipe (`vmap(jacrev)` Jacobians, `slogdet`, `torch.distributions`
 densities and a `.item()` every step), interleaved in one run on the same device, for the paper's 2-D Gaussian
-and MNIST-morph configurations and for large batches; `benchmarks/high_dim_gaussians.py` reproduces the table
+and MNIST-morph configurations and for large batches. Newer records also time a second, more faithful baseline,
+the *public-code path*: the modules run in a Python loop, and both mixtures are rebuilt every step, as the paper's
+public script does. That overhead should matter most on a GPU, where a small step is launch-bound; the records say whether it does.
+`benchmarks/high_dim_gaussians.py` reproduces the table
 of section 5 at full size. Their outputs are recorded under `benchmarks/results/` together with the command
 that produced them, the machine and the card. This cell shows the recorded files as they are (numbers are
 not retyped here); a GPU record names its card.
