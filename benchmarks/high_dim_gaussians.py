@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime
 import os
-import platform
 import sys
 import time
 import warnings
@@ -32,6 +30,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import gradnetot as gn  # noqa: E402
+from benchmarks._report import Report  # noqa: E402
 from benchmarks.paper_recipe import PaperMGradNetC, PaperMGradNetM, Recipe, to_distribution  # noqa: E402
 
 NETS = {
@@ -61,16 +60,6 @@ def run_recipe(problem, net, device, steps, batch, seed):
     return problem.l2_uvp(rec.model), wall
 
 
-def machine_line(device):
-    if device == "cuda":
-        return f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}"
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except Exception:
-        pass
-    return f"CPU: {cpu}; nproc {os.cpu_count()}; torch threads {torch.get_num_threads()}; torch {torch.__version__}"
 
 
 def main(argv=None):
@@ -106,17 +95,8 @@ def main(argv=None):
         variants.append(("paper recipe", None))
 
     uvp, wall = {}, {}
-    lines = []
-
-    def out(s=""):
-        print(s, flush=True)
-        lines.append(s)
-
-    out("# L2-UVP (%) on the paper's high-dimensional Gaussians")
-    out()
-    out(f"- command: `python {' '.join(['benchmarks/high_dim_gaussians.py'] + (argv if argv is not None else sys.argv[1:]))}`")
-    out(f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
-    out(f"- {machine_line(args.device)}")
+    out = Report()
+    out.header("L2-UVP (%) on the paper's high-dimensional Gaussians", "benchmarks/high_dim_gaussians.py", argv, args.device)
     out(f"- budget: {args.steps} steps, batch {args.batch}, seed {args.seed}; recipe for d <= {rmax}")
     out()
     for d in dims:
@@ -164,9 +144,7 @@ def main(argv=None):
             row = [f"{wall[(net, name, d)]:.1f}" if (net, name, d) in wall else "-" for d in dims]
             out(f"| {net} | {name} | " + " | ".join(row) + " |")
     out()
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write("\n".join(lines) + "\n")
+    out.write(args.out)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -36,6 +34,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import gradnetot as gn  # noqa: E402
+from benchmarks._report import Report  # noqa: E402
 from benchmarks.paper_recipe import PaperCodeLoop, PaperCodeMGradNetM, PaperMGradNetM, Recipe, to_distribution  # noqa: E402
 
 
@@ -150,16 +149,6 @@ def fmt_rate(sec):
     return f"{1.0 / sec:,.1f}" if sec == sec and sec > 0 else "-"
 
 
-def machine_line(device):
-    if device == "cuda":
-        return f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}"
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except Exception:
-        pass
-    return f"CPU: {cpu}; nproc {os.cpu_count()}; torch threads {torch.get_num_threads()}; torch {torch.__version__}"
 
 
 # -- time to accuracy ---------------------------------------------------------------------
@@ -240,17 +229,8 @@ def main(argv=None):
     tta_dims = [int(x) for x in tta_dims.split(",") if x]
     skip = set(args.skip.split(","))
 
-    lines = []
-
-    def out(s=""):
-        print(s, flush=True)
-        lines.append(s)
-
-    out("# Training step: gn.fit vs the paper's recipe")
-    out()
-    out(f"- command: `python {' '.join(['benchmarks/train_step.py'] + (argv if argv is not None else sys.argv[1:]))}`")
-    out(f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
-    out(f"- {machine_line(args.device)}")
+    out = Report()
+    out.header("Training step: gn.fit vs the paper's recipe", "benchmarks/train_step.py", argv, args.device)
     out(f"- densities: gauss config = {gaussian_pair()[2]}; morph config = {morph_pair()[2]}")
     out(f"- timing: {reps} blocks of {block} steps each, fit and recipe alternating, medians; "
         f"gn.fit uses `MGradNetM` defaults (strongly convex term, whitening) at the config's K x m; "
@@ -356,9 +336,7 @@ def main(argv=None):
                         f"(L2-UVP {h['uvp']:.4g}) | {h['time']:.1f} | **{r['rec_wall'] / h['time']:.1f}x** |")
         out()
 
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write("\n".join(lines) + "\n")
+    out.write(args.out)
 
 
 if __name__ == "__main__":
