@@ -141,14 +141,3 @@ def test_requirements_keep_colab_torch():
                 "playwright"):
         assert pkg in names, pkg
     assert not any("==" in l for l in lines), "no hard pins: Colab's preinstalled packages must stay"
-
-
-def test_build_kernel_is_ipykernel_6():
-    """ipykernel 7 can lose a shell reply (ipython/ipykernel#1554), which stalled a book build for good
-    after chapter 4's widget cell; requirements.txt pins <7 and the environment that executes the
-    notebooks must honour it."""
-    req = (ROOT / "requirements.txt").read_text()
-    spec = re.search(r"^ipykernel\s*([^\s#]*)", req, flags=re.M)
-    assert spec and "<7" in spec.group(1), "requirements.txt must keep ipykernel below 7"
-    ipykernel = pytest.importorskip("ipykernel")
-    assert int(ipykernel.__version__.split(".")[0]) < 7, f"ipykernel {ipykernel.__version__} is installed"
