@@ -141,3 +141,22 @@ def test_requirements_keep_colab_torch():
                 "playwright"):
         assert pkg in names, pkg
     assert not any("==" in l for l in lines), "no hard pins: Colab's preinstalled packages must stay"
+
+
+def test_widget_cells_are_not_executed_by_the_book_build():
+    """`ipywidgets.interact` under nbclient can deadlock (jupyter/nbclient#312): `make book` stalled for good
+    after chapter 4's explorer cell. Such cells carry `skip-execution` (nbclient skips them in the book build;
+    Jupyter, Colab and nbval still run them) and define nothing later cells need."""
+    import nbformat
+
+    found = 0
+    for nb_path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and re.search(r"\binteract(ive)?\(", cell.source):
+                found += 1
+                tags = cell.metadata.get("tags", [])
+                assert "skip-execution" in tags, f"{nb_path.name}: a widget cell without skip-execution"
+                assert not re.search(r"^(def|class)\s|^\w+\s*=", cell.source, flags=re.M), \
+                    f"{nb_path.name}: a skipped widget cell must not define names later cells use"
+    assert found >= 1, "chapter 4's interactive explorer is missing"
