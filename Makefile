@@ -48,8 +48,10 @@ $(STAMP): requirements.txt pyproject.toml | $(PY)
 install: $(STAMP)
 
 # FAST builds run small problems: one OpenMP thread is faster than two there.
+# GRADNETOT_STATIC_PROGRESS=1: gn.fit prints one summary line instead of a tqdm widget bar, which a
+# static HTML page would show as an empty box.
 book: $(STAMP)
-	$(if $(FAST_ON),OMP_NUM_THREADS=1 )$(JB) build . --path-output $(BOOK_OUT) $(JB_FLAGS)
+	GRADNETOT_STATIC_PROGRESS=1 $(if $(FAST_ON),OMP_NUM_THREADS=1 )$(JB) build . --path-output $(BOOK_OUT) $(JB_FLAGS)
 	@echo "Book: $(BOOK_HTML)/index.html"
 
 book-fast:
@@ -85,7 +87,7 @@ test-browser: $(STAMP)
 assignments: $(STAMP)
 	$(PY) _ext/student_config.py --cache $(abspath $(BOOK_OUT))/_build/.jupyter_cache \
 	  --out _build/student/_config_student.yml
-	$(JB) build . --config _build/student/_config_student.yml --path-output _build/student $(JB_FLAGS)
+	GRADNETOT_STATIC_PROGRESS=1 $(JB) build . --config _build/student/_config_student.yml --path-output _build/student $(JB_FLAGS)
 	@echo "Student edition: _build/student/_build/html/index.html"
 
 benchmarks: $(STAMP)

@@ -4,6 +4,16 @@ import os
 FAST = os.environ.get("GRADNETOT_FAST", "0").strip().lower() not in ("", "0", "false", "no")
 
 
+def static_progress():
+    """True when ``GRADNETOT_STATIC_PROGRESS=1`` is set (``make book`` sets it).
+
+    A live tqdm bar in a notebook is an ipywidget; in a built, static HTML page it is an
+    empty box. In this mode ``gn.fit(progress=True)`` shows no bar and prints one summary
+    line when it finishes instead (steps, wall time, it/s, final loss).
+    """
+    return os.environ.get("GRADNETOT_STATIC_PROGRESS", "0").strip().lower() not in ("", "0", "false", "no")
+
+
 def scaled(full, fast):
     """``fast`` when GRADNETOT_FAST=1 is set, else ``full``."""
     return fast if FAST else full

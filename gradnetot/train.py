@@ -144,7 +144,8 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
         (``warmup`` fraction of the steps) then cosine decay to ``final_lr * lr``.
     device : ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
     seed : makes sampling and initialisation reproducible.
-    progress : show a tqdm bar (notebook-aware).
+    progress : show a tqdm bar (notebook-aware). With ``GRADNETOT_STATIC_PROGRESS=1`` (set by
+        ``make book``) print one summary line at the end instead, for static HTML pages.
     checkpoint : path of a ``.pt`` file. Written every ``checkpoint_every``
         steps and at the end; if it exists when ``fit`` starts, training resumes
         from it (same seed -> same result as an uninterrupted run).
@@ -304,7 +305,11 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=steps, initial=start, disable=not progress, desc=desc or type(model).__name__,
+    from .config import static_progress
+
+    static = bool(progress) and static_progress()  # built HTML: one summary line instead of a widget bar
+    live = bool(progress) and not static
+    bar = tqdm(total=steps, initial=start, disable=not live, desc=desc or type(model).__name__,
                leave=True, mininterval=0.5)
     snapshot = copy.deepcopy(model.state_dict())
     last_ok = start
@@ -350,7 +355,7 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
                     snapshot = copy.deepcopy(model.state_dict())
                     last_ok = k
                     bar.update(k - bar.n)
-                    if progress:  # reading the loss is a host sync: only when it is displayed
+                    if live:  # reading the loss is a host sync: only when it is displayed
                         bar.set_postfix(loss=f"{float(losses[k - 1]):.4f}")
                     if callback is not None:
                         c0 = time.perf_counter()
@@ -369,6 +374,9 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
         torch.cuda.synchronize()
     wall = time.perf_counter() - t0 - excluded
     model.eval()
+    if static and k > start:
+        print(f"{desc or type(model).__name__}: {k - start} steps in {wall:.1f} s "
+              f"({(k - start) / max(wall, 1e-9):.1f} it/s) on {dev}, final loss {float(losses[k - 1]):.4g}")
     return _result(model, losses[:k], k, wall, dev, lr, batch_size, start)
 
 

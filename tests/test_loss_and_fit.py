@@ -298,3 +298,29 @@ def test_fit_result_fields(gauss2):
     assert "FitResult" in repr(res)
     assert gn.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert gn.resolve_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_static_progress_prints_one_summary_line_instead_of_a_bar(monkeypatch, capsys, progress):
+    """`make book` sets GRADNETOT_STATIC_PROGRESS=1: a static page gets one text line, not a widget bar."""
+    monkeypatch.setenv("GRADNETOT_STATIC_PROGRESS", "1")
+    src = gn.Gaussian(torch.zeros(2), torch.eye(2))
+    tgt = gn.Gaussian(torch.ones(2), 2 * torch.eye(2))
+    gn.fit(gn.MGradNetM(2, num_modules=2, embed_dim=4), src, tgt, steps=7, batch_size=32, seed=0,
+           progress=progress, desc="tiny")
+    out, err = capsys.readouterr()
+    if progress:
+        assert out.count("\n") == 1 and out.startswith("tiny: 7 steps in ") and "final loss" in out
+    else:
+        assert out == ""
+    assert "it/s]" not in err  # no tqdm bar on stderr either way
+
+
+def test_live_progress_bar_without_the_static_switch(monkeypatch, capsys):
+    monkeypatch.delenv("GRADNETOT_STATIC_PROGRESS", raising=False)
+    src = gn.Gaussian(torch.zeros(2), torch.eye(2))
+    gn.fit(gn.MGradNetM(2, num_modules=2, embed_dim=4), src, src, steps=5, batch_size=16, seed=0,
+           progress=True, desc="live")
+    out, err = capsys.readouterr()
+    assert "live" in err and "5/5" in err  # tqdm's text bar (not a notebook here) on stderr
+    assert out == ""
