@@ -15,9 +15,21 @@ def build(cells, path):
     nb.cells = out
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
+    _keep_ids(nb, path)
     nbformat.validate(nb)
     nbformat.write(nb, path)
     print("wrote", path, len(out), "cells")
+
+def _keep_ids(nb, path):
+    """Reuse the existing notebook's cell ids when the cell count is unchanged (no churn on regeneration)."""
+    import os
+
+    if os.path.exists(path):
+        old = nbformat.read(path, as_version=4)
+        if len(old.cells) == len(nb.cells):
+            for a, b in zip(old.cells, nb.cells):
+                b["id"] = a["id"]
+
 
 def setup():
     return ("code", SETUP_CELL)
@@ -65,10 +77,6 @@ def write_notebook(cells, filename):
     nb = nbformat.v4.new_notebook(cells=list(cells))
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
-    if path.exists():
-        old = nbformat.read(path, as_version=4)
-        if len(old.cells) == len(nb.cells):
-            for a, b in zip(old.cells, nb.cells):
-                b["id"] = a["id"]
+    _keep_ids(nb, str(path))
     nbformat.write(nb, str(path))
     print("wrote", path.name, len(nb.cells), "cells")

@@ -1,5 +1,6 @@
 """Generate chapters/01_introduction.ipynb (stored without outputs)."""
 import pathlib
+import sys
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -478,5 +479,9 @@ the push-forward and the distance to $T^\star$, not the cost alone.
 nb = new_notebook(cells=cells)
 nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
 nb.metadata["language_info"] = {"name": "python"}
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _nbtools import _keep_ids  # noqa: E402
+
+_keep_ids(nb, str(OUT))
 nbformat.write(nb, str(OUT))
 print("wrote", len(cells), "cells")
