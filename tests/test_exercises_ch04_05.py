@@ -100,7 +100,7 @@ def _detached_jac(model, x, source, target):
     (lambda m, x, s, t: gn.monge_ampere_loss(m, x, s, t, p=2), "squared"),
     (lambda m, x, s, t: gn.monge_ampere_residual(m, x, s, t).abs().sum(), "summed"),
     (lambda m, x, s, t: gn.monge_ampere_residual(m, x, s, t).abs(), "one number"),
-    (lambda m, x, s, t: float(gn.monge_ampere_loss(m, x, s, t)), "torch.Tensor"),
+    (lambda m, x, s, t: gn.monge_ampere_loss(m, x, s, t).item(), "torch.Tensor"),
     (lambda m, x, s, t: gn.monge_ampere_loss(m, x, s, t).detach(), "requires_grad"),
     (_detached_jac, "gradient for parameter"),
     (lambda m, x, s, t: (gn.autodiff_jacobian(m, x).det().log() * 0 - s.log_prob(x)
