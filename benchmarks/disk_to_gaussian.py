@@ -12,29 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-import time
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import gradnetot as gn  # noqa: E402
-from benchmarks.paper_recipe import PaperMGradNetC, PaperMGradNetM, Recipe  # noqa: E402
-
-
-class _TorchStyle:
-    """Give a gn density the torch.distributions call style the recipe uses."""
-
-    def __init__(self, density):
-        self.d = density
-
-    def sample(self, shape):
-        return self.d.sample(shape[0])
-
-    def log_prob(self, x):
-        return self.d.log_prob(x)
+from benchmarks._report import Report  # noqa: E402
+from benchmarks.paper_recipe import PaperMGradNetC, PaperMGradNetM, Recipe, to_distribution  # noqa: E402
 
 
 def main(argv=None):
@@ -65,7 +51,7 @@ def main(argv=None):
         for name, make in [("mGradNet-M", lambda: PaperMGradNetM(2, 4, 32)),
                            ("mGradNet-C", lambda: PaperMGradNetC(2, 32, 3))]:
             torch.manual_seed(seed)
-            rec = Recipe(make(), _TorchStyle(src.to(dev)), _TorchStyle(tgt.to(dev)), batch_size=args.batch,
+            rec = Recipe(make(), to_distribution(src, dev), to_distribution(tgt, dev), batch_size=args.batch,
                          device=dev)
             t = rec.run(args.steps)
             rows.setdefault((name, "paper recipe"), []).append((score(rec.model), t))
@@ -77,27 +63,20 @@ def main(argv=None):
             rows.setdefault((name, "gn.fit defaults"), []).append((score(model), res.wall_time))
         print(f"seed {seed} done", file=sys.stderr, flush=True)
 
-    lines = [f"# Disk -> N(0, I), 2-D: L2-UVP (%) vs the radial closed form",
-             "",
-             f"Command: `python benchmarks/disk_to_gaussian.py --steps {args.steps} --seeds "
-             f"{' '.join(map(str, args.seeds))} --device {args.device}`  ",
-             f"Date: {time.strftime('%Y-%m-%d')}; machine: {platform.processor() or platform.machine()}, "
-             f"{os.cpu_count()} cores, torch {torch.__version__}, device {dev}",
-             "",
-             "| net | method | L2-UVP % (mean over seeds) | per seed | wall time per run (s) |",
-             "|---|---|---|---|---|"]
+    out = Report()
+    out.header("Disk -> N(0, I), 2-D: L2-UVP (%) vs the radial closed form", "benchmarks/disk_to_gaussian.py",
+               argv, dev)
+    out()
+    out("| net | method | L2-UVP % (mean over seeds) | per seed | wall time per run (s) |")
+    out("|---|---|---|---|---|")
     for (net, method), vals in rows.items():
         uvps = [v[0] for v in vals]
         times = [v[1] for v in vals]
-        lines.append(f"| {net} | {method} | {np.mean(uvps):.4f} | {', '.join(f'{u:.4f}' for u in uvps)} | "
-                     f"{np.mean(times):.1f} |")
-    text = "\n".join(lines)
-    print(text)
+        out(f"| {net} | {method} | {np.mean(uvps):.4f} | {', '.join(f'{u:.4f}' for u in uvps)} | "
+            f"{np.mean(times):.1f} |")
     if args.out:
         os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
-
+    out.write(args.out)
 
 if __name__ == "__main__":
     main()

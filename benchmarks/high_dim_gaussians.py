@@ -118,31 +118,20 @@ def main(argv=None):
                 print(f"  d={d} {net} {name}: L2-UVP {v if isinstance(v, str) else f'{v:.3g}'} % "
                       f"in {wall[key]:.1f} s", flush=True)
 
-    def cell(key, fmt):
-        if key not in uvp:
-            return "-"
-        v = uvp[key]
-        return v if isinstance(v, str) else fmt(v)
+    def table(title, values, fmt):
+        """One row per (net, path), one column per d; "-" where it did not run, text where it failed."""
+        out()
+        out(f"## {title}")
+        out()
+        out("| net | path | " + " | ".join(f"d={d}" for d in dims) + " |")
+        out("|---|---|" + "---|" * len(dims))
+        for net in nets:
+            for name, _ in variants:
+                row = [values.get((net, name, d), "-") for d in dims]
+                out(f"| {net} | {name} | " + " | ".join(v if isinstance(v, str) else fmt(v) for v in row) + " |")
 
-    header = "| net | path | " + " | ".join(f"d={d}" for d in dims) + " |"
-    rule = "|---|---|" + "---|" * len(dims)
-    out()
-    out("## L2-UVP (%)")
-    out()
-    out(header)
-    out(rule)
-    for net in nets:
-        for name, _ in variants:
-            out(f"| {net} | {name} | " + " | ".join(cell((net, name, d), lambda v: f"{v:.3g}") for d in dims) + " |")
-    out()
-    out("## Wall time per run (s)")
-    out()
-    out(header)
-    out(rule)
-    for net in nets:
-        for name, _ in variants:
-            row = [f"{wall[(net, name, d)]:.1f}" if (net, name, d) in wall else "-" for d in dims]
-            out(f"| {net} | {name} | " + " | ".join(row) + " |")
+    table("L2-UVP (%)", uvp, lambda v: f"{v:.3g}")
+    table("Wall time per run (s)", wall, lambda v: f"{v:.1f}")
     out()
     out.write(args.out)
 

@@ -151,14 +151,31 @@ def mixture_distribution(weights, means, bandwidth):
                                                  comp)
 
 
+class _TorchStyle:
+    """A gn density with no torch.distributions twin (e.g. ``UniformShape``) in the call style the
+    recipe uses: ``sample(shape)`` and ``log_prob(x)``."""
+
+    def __init__(self, density):
+        self.density = density
+
+    def sample(self, shape):
+        return self.density.sample(shape[0])
+
+    def log_prob(self, x):
+        return self.density.log_prob(x)
+
+
 def to_distribution(density, device="cpu"):
-    """Turn a ``gn.Gaussian`` / ``gn.GaussianMixture`` (or ``ImageDensity``) into its torch distribution."""
+    """Turn a ``gn.Gaussian`` / ``gn.GaussianMixture`` (or ``ImageDensity``) into its torch distribution;
+    any other gn density (``UniformShape``...) is wrapped as it is, on ``device``."""
     if hasattr(density, "means") and hasattr(density, "bandwidth"):
         return mixture_distribution(density.weights.to(device), density.means.to(device), density.bandwidth)
     if hasattr(density, "mean") and hasattr(density, "cov"):
         return gaussian_distribution(density.mean.to(device), density.cov.to(device))
     if isinstance(density, torch.distributions.Distribution):
         return density
+    if hasattr(density, "sample") and hasattr(density, "log_prob") and hasattr(density, "to"):
+        return _TorchStyle(density.to(device))
     raise TypeError(f"no torch.distributions equivalent for {type(density).__name__}")
 
 

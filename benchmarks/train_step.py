@@ -101,27 +101,26 @@ def interleaved(cfg, batch, device, reps, block, compile=False, recipe=True, see
     cuda = dev.type == "cuda"
     peaks = {"fit": 0, "recipe": 0}  # CUDA: peak allocated memory during each path's blocks
 
+    def record_peak(key):
+        if cuda:
+            peaks[key] = max(peaks.get(key, 0), torch.cuda.max_memory_allocated())
+            torch.cuda.reset_peak_memory_stats()
+
+    def time_baseline(loop, times, key):
+        t = time.perf_counter()
+        for _ in range(block):
+            loop.step()  # ends with .item(): synced
+        times.append((time.perf_counter() - t) / block)
+        record_peak(key)
+
     def cb(step, _model):
         now = time.perf_counter()  # fit has just synced (its NaN check reads a flag)
         fit_t.append((now - state["t"]) / block)
-        if cuda:
-            peaks["fit"] = max(peaks["fit"], torch.cuda.max_memory_allocated())
-            torch.cuda.reset_peak_memory_stats()
+        record_peak("fit")
         if rec is not None:
-            t = time.perf_counter()
-            for _ in range(block):
-                rec.step()  # ends with .item(): synced
-            rec_t.append((time.perf_counter() - t) / block)
-            if cuda:
-                peaks["recipe"] = max(peaks["recipe"], torch.cuda.max_memory_allocated())
-                torch.cuda.reset_peak_memory_stats()
+            time_baseline(rec, rec_t, "recipe")
         if pcl is not None:
-            t = time.perf_counter()
-            for _ in range(block):
-                pcl.step()  # ends with .item(): synced
-            pcl_t.append((time.perf_counter() - t) / block)
-            if cuda:
-                torch.cuda.reset_peak_memory_stats()
+            time_baseline(pcl, pcl_t, "public_code")
         state["t"] = time.perf_counter()
 
     if cuda:

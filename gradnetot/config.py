@@ -1,7 +1,13 @@
 """The book-wide FAST switch: ``GRADNETOT_FAST=1`` shrinks every chapter for CI."""
 import os
 
-FAST = os.environ.get("GRADNETOT_FAST", "0").strip().lower() not in ("", "0", "false", "no")
+
+def _env_flag(name):
+    """True when the environment variable ``name`` is set to anything but "", 0, false or no."""
+    return os.environ.get(name, "0").strip().lower() not in ("", "0", "false", "no")
+
+
+FAST = _env_flag("GRADNETOT_FAST")
 
 
 def static_progress():
@@ -11,7 +17,7 @@ def static_progress():
     empty box. In this mode ``gn.fit(progress=True)`` shows no bar and prints one summary
     line when it finishes instead (steps, wall time, it/s, final loss).
     """
-    return os.environ.get("GRADNETOT_STATIC_PROGRESS", "0").strip().lower() not in ("", "0", "false", "no")
+    return _env_flag("GRADNETOT_STATIC_PROGRESS")
 
 
 def scaled(full, fast):

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from . import _checks
+from .config import static_progress
 from .densities import density_dim, log_prob_of, sample_from
 from .loss import _logdet, check_problem, map_and_jacobian
 
@@ -305,12 +306,10 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
 
     from tqdm.auto import tqdm
 
-    from .config import static_progress
-
+    label = desc or type(model).__name__
     static = bool(progress) and static_progress()  # built HTML: one summary line instead of a widget bar
     live = bool(progress) and not static
-    bar = tqdm(total=steps, initial=start, disable=not live, desc=desc or type(model).__name__,
-               leave=True, mininterval=0.5)
+    bar = tqdm(total=steps, initial=start, disable=not live, desc=label, leave=True, mininterval=0.5)
     snapshot = copy.deepcopy(model.state_dict())
     last_ok = start
     model.train()
@@ -375,7 +374,7 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
     wall = time.perf_counter() - t0 - excluded
     model.eval()
     if static and k > start:
-        print(f"{desc or type(model).__name__}: {k - start} steps in {wall:.1f} s "
+        print(f"{label}: {k - start} steps in {wall:.1f} s "
               f"({(k - start) / max(wall, 1e-9):.1f} it/s) on {dev}, final loss {float(losses[k - 1]):.4g}")
     return _result(model, losses[:k], k, wall, dev, lr, batch_size, start)
 

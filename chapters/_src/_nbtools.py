@@ -6,20 +6,6 @@ import nbformat
 from gradnetot._setup_cell import SETUP_CELL
 
 
-def build(cells, path):
-    nb = nbformat.v4.new_notebook()
-    out = []
-    for kind, src in cells:
-        src = src.strip("\n")
-        out.append(nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src))
-    nb.cells = out
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    _keep_ids(nb, path)
-    nbformat.validate(nb)
-    nbformat.write(nb, path)
-    print("wrote", path, len(out), "cells")
-
 def _keep_ids(nb, path):
     """Reuse the existing notebook's cell ids when the cell count is unchanged (no churn on regeneration)."""
     import os
@@ -59,24 +45,32 @@ def _fence_solutions(src):
         return "\n".join(["`" + lines[0]] + out + ["````"])
     return _re.sub(r"^```\{solution\}.*?^```$", conv, src, flags=_re.S | _re.M)
 
-_orig_build = build
 def build(cells, path):
-    cells = [(k, _fence_solutions(s) if k == "md" else s) for k, s in cells]
-    return _orig_build(cells, path)
+    """Write ``(kind, source)`` pairs (kind "md" or "code") to ``path``; indented code in
+    ``{solution}`` blocks becomes fenced Python."""
+    out = []
+    for kind, src in cells:
+        src = src.strip("\n")
+        if kind == "md":
+            out.append(nbformat.v4.new_markdown_cell(_fence_solutions(src)))
+        else:
+            out.append(nbformat.v4.new_code_cell(src))
+    _write(out, path)
 
 
 def write_notebook(cells, filename):
-    """Write ``cells`` (nbformat cells) to ``chapters/<filename>`` without outputs.
-
-    Cell ids are kept from the existing notebook when the cell count is unchanged, so that
-    regenerating a chapter only shows the cells whose text changed.
-    """
+    """Write ``cells`` (nbformat cells) to ``chapters/<filename>`` without outputs."""
     import pathlib
 
-    path = pathlib.Path(__file__).resolve().parents[1] / filename
-    nb = nbformat.v4.new_notebook(cells=list(cells))
+    _write(list(cells), pathlib.Path(__file__).resolve().parents[1] / filename)
+
+
+def _write(cells, path):
+    """The one notebook writer: Python 3 kernelspec, no outputs, cell ids kept (see ``_keep_ids``)."""
+    nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
     _keep_ids(nb, str(path))
+    nbformat.validate(nb)
     nbformat.write(nb, str(path))
-    print("wrote", path.name, len(nb.cells), "cells")
+    print("wrote", path, len(cells), "cells")

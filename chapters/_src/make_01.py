@@ -3,7 +3,7 @@ import pathlib
 import sys
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from gradnetot._setup_cell import SETUP_CELL
 
@@ -476,12 +476,7 @@ the push-forward and the distance to $T^\star$, not the cost alone.
 ```
 """)
 
-nb = new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nb.metadata["language_info"] = {"name": "python"}
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _nbtools import _keep_ids  # noqa: E402
+from _nbtools import write_notebook  # noqa: E402
 
-_keep_ids(nb, str(OUT))
-nbformat.write(nb, str(OUT))
-print("wrote", len(cells), "cells")
+write_notebook(cells, OUT.name)
