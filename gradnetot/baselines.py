@@ -41,8 +41,10 @@ class ICNN(nn.Module):
 
         s₁ = σ(W₀ z + c₀),   s_{k+1} = σ(W⁺_k s_k + V_k z + c_k),   h = w⁺ · s_K + vᵀz
 
-    The weights ``W⁺_k`` and ``w⁺`` acting on hidden units are kept non-negative
-    by a softplus reparametrisation, and ``σ`` = softplus is convex and non-decreasing,
+    The weights ``W⁺_k`` and ``w⁺`` acting on hidden units are kept non-negative, by
+    clamping at 0 (``positive="clamp"``, the default: the forward pass clamps and
+    :meth:`project_` projects after each step) or by a softplus reparametrisation
+    (``positive="softplus"``; small weights then move slowly, by multiplicative steps), and ``σ`` = softplus is convex and non-decreasing,
     so ``h`` is convex in ``z``, hence in ``x``. The quadratic term (``quadratic=True``)
     is convex too; ``strongly_convex = α > 0`` makes ``φ`` α-strongly convex.
 
@@ -51,8 +53,12 @@ class ICNN(nn.Module):
     :meth:`potential` returns ``φ(x)``.
     """
 
-    def __init__(self, dim, hidden=64, num_layers=3, *, quadratic=True, strongly_convex=0.0):
+    def __init__(self, dim, hidden=64, num_layers=3, *, quadratic=True, strongly_convex=0.0,
+                 positive="clamp"):
         super().__init__()
+        if positive not in ("clamp", "softplus"):
+            raise ValueError(f"positive must be 'clamp' or 'softplus', got {positive!r}")
+        self.positive = positive
         self.dim = _checks.positive_int(dim, "dim")
         self.hidden = _checks.positive_int(hidden, "hidden")
         self.num_layers = _checks.positive_int(num_layers, "num_layers")
@@ -63,15 +69,31 @@ class ICNN(nn.Module):
         self.register_buffer("in_precond", torch.eye(d))
         self.register_buffer("warm_started", torch.tensor(False))
         self.x_layers = nn.ModuleList([nn.Linear(d, h) for _ in range(self.num_layers)])
-        # raw parameters of the non-negative hidden-to-hidden weights (softplus of them is used)
+        # raw parameters of the non-negative hidden-to-hidden weights (see _pos)
         self.z_raw = nn.ParameterList([
-            nn.Parameter(_inv_softplus(torch.empty(h, h).uniform_(0.1, 1.0) / h))
+            nn.Parameter(self._raw(torch.empty(h, h).uniform_(0.1, 1.0) / h))
             for _ in range(self.num_layers - 1)])
-        self.out_raw = nn.Parameter(_inv_softplus(torch.full((h,), 1.0 / h)))
+        self.out_raw = nn.Parameter(self._raw(torch.full((h,), 1.0 / h)))
         self.out_lin = nn.Parameter(torch.zeros(d))
         if self.quadratic:
             self.quad = nn.Parameter(torch.eye(d))  # L; the PSD term is L Lᵀ
         self.bias = nn.Parameter(torch.zeros(d))
+
+    def _raw(self, w):
+        return _inv_softplus(w) if self.positive == "softplus" else w.clone()
+
+    def _pos(self, raw):
+        """The non-negative weight of a raw parameter: softplus, or a clamp at 0."""
+        return F.softplus(raw) if self.positive == "softplus" else raw.clamp_min(0.0)
+
+    @torch.no_grad()
+    def project_(self):
+        """Clamp negative raw hidden weights to 0 (``positive="clamp"``); called after each optimiser step
+        so that the raw parameters stay where they act. (The forward pass clamps anyway.)"""
+        if self.positive == "clamp":
+            for raw in (*self.z_raw, self.out_raw):
+                raw.clamp_(min=0.0)
+        return self
 
     def _check(self, x):
         if not isinstance(x, torch.Tensor):
@@ -93,8 +115,8 @@ class ICNN(nn.Module):
         z = (x - self.in_shift) @ self.in_precond.T
         s = F.softplus(self.x_layers[0](z))
         for lin, raw in zip(self.x_layers[1:], self.z_raw):
-            s = F.softplus(s @ F.softplus(raw).T + lin(z))
-        h = s @ F.softplus(self.out_raw) + z @ self.out_lin
+            s = F.softplus(s @ self._pos(raw).T + lin(z))
+        h = s @ self._pos(self.out_raw) + z @ self.out_lin
         A = self.quadratic_matrix()
         return h + 0.5 * ((x @ A) * x).sum(1) + x @ self.bias
 
@@ -139,7 +161,7 @@ class ICNN(nn.Module):
         A = gaussian_ot_matrix(cs, ct)
         w, V = torch.linalg.eigh(A)
         self.quad.copy_((V @ torch.diag((w - self.alpha).clamp_min(1e-6).sqrt()) @ V.T).to(self.quad))
-        self.out_raw.copy_(_inv_softplus(nonlinear_scale * F.softplus(self.out_raw)))
+        self.out_raw.copy_(self._raw(nonlinear_scale * self._pos(self.out_raw)))
         self.out_lin.mul_(nonlinear_scale)
         self.bias.copy_((mt - ms @ A).to(self.bias))
         # remove the ICNN part's gradient at the source mean so that ∇φ(ms) = mt
@@ -234,7 +256,7 @@ def fit_semidual(potential, source, target, steps=2000, batch_size=1000, lr=1e-3
         torch.manual_seed(seed)
     if conjugate is None:
         conjugate = ICNN(d, potential.hidden, potential.num_layers, quadratic=potential.quadratic,
-                         strongly_convex=potential.alpha)
+                         strongly_convex=potential.alpha, positive=potential.positive)
     gen = torch.Generator(device=dev)
     gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, (1,))))
     phi, psi = potential.to(dev), conjugate.to(dev)
@@ -274,6 +296,7 @@ def fit_semidual(potential, source, target, steps=2000, batch_size=1000, lr=1e-3
                 opt_psi.zero_grad(set_to_none=True)
                 loss_psi.backward()
                 opt_psi.step()
+                psi.project_()
                 sched_psi.step()
             x, y = draw_x(batch_size, gen), draw_y(batch_size, gen)
             with torch.no_grad():
@@ -283,6 +306,7 @@ def fit_semidual(potential, source, target, steps=2000, batch_size=1000, lr=1e-3
             opt_phi.zero_grad(set_to_none=True)
             loss_phi.backward()
             opt_phi.step()
+            phi.project_()
             sched_phi.step()
             with torch.no_grad():
                 J = float(fx.mean() + ((gy * y).sum(1) - phi.potential(gy)).mean())

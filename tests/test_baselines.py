@@ -18,7 +18,8 @@ def _identity_uvp(problem, x):
 
 
 # ---- ICNN -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs", [dict(), dict(quadratic=False), dict(strongly_convex=0.5, num_layers=4)])
+@pytest.mark.parametrize("kwargs", [dict(), dict(quadratic=False), dict(strongly_convex=0.5, num_layers=4),
+                                    dict(positive="softplus")])
 def test_icnn_potential_is_convex_along_random_lines(kwargs):
     torch.manual_seed(0)
     net = gn.ICNN(3, hidden=16, **kwargs)
@@ -74,6 +75,8 @@ def test_icnn_bad_input():
         gn.ICNN(0)
     with pytest.raises(ValueError):
         gn.ICNN(2, strongly_convex=-1.0)
+    with pytest.raises(ValueError, match="positive"):
+        gn.ICNN(2, positive="relu")
     net = gn.ICNN(2)
     with pytest.raises(ValueError, match="shape"):
         net(torch.randn(5, 3))
@@ -96,6 +99,8 @@ def test_fit_semidual_beats_identity_from_samples_only(problem):
     assert uvp < 0.5 * _identity_uvp(problem, x), uvp
     assert res.steps == 150 and len(res.losses) == 150 and np.isfinite(res.losses).all()
     assert isinstance(res.history["conjugate"], gn.ICNN)
+    # the hidden weights were projected back to >= 0 after every step
+    assert all(bool((w >= 0).all()) for w in (*net.z_raw, net.out_raw))
     # the semi-dual value estimates ½W₂²: ½(E|X|² + E|Y|²) − J
     half_w2 = 0.5 * (xs.pow(2).sum(1).mean() + yt.pow(2).sum(1).mean()) - res.final_loss
     x2 = problem.source.sample(20000, generator=g)
