@@ -17,6 +17,7 @@ from .metrics import (energy_distance, l2_uvp, min_jacobian_eigenvalue, monotoni
                       sliced_wasserstein, transport_cost)
 from .problems import GaussianProblem, wishart_gaussian_problem
 from .baselines import EntropicMap, ICNN, entropic_map, fit_semidual
+from .diagnostics import PushforwardCheck, pushforward_check
 from .config import FAST, scaled, set_seed
 from . import exercises, plotting
 from .plotting import (animate_displacement, color_by_position, plot_det_jacobian, plot_displacement,
