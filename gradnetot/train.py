@@ -122,8 +122,6 @@ def resolve_device(device="auto"):
     """``"auto"`` -> CUDA when present, else CPU."""
     if device is None or (isinstance(device, str) and device == "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be 'auto', a device name or a torch.device, got {type(device).__name__}")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as exc:
