@@ -136,7 +136,7 @@ def _weights(w, n, name):
 SINKHORN_TOL = 1e-6  # largest accepted marginal error (L1) of an entropic plan
 
 
-def discrete_ot_plan(xs, xt, a=None, b=None, method="emd", reg=None, num_iter=100_000):
+def discrete_ot_plan(xs, xt, a=None, b=None, method="emd", reg=None, num_iter=20_000):
     """Exact (``ot.emd``) or entropic plan between two point clouds, squared Euclidean cost.
 
     Weights default to uniform. ``method="sinkhorn"`` solves the entropic problem with

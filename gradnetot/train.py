@@ -344,13 +344,22 @@ def _write_checkpoint(path, state):
 def _load_checkpoint(path, dev):
     """Read a checkpoint with ``weights_only=True``: nothing in the file is executed."""
     try:
-        state = torch.load(path, map_location=dev, weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on foreign pickle protocols
+            state = torch.load(path, map_location=dev, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure means: not a usable checkpoint
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # torch's own text suggests weights_only=False: quote only the reason, never that advice
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        why = next((ln for ln in lines if ("unsupported" in ln.lower() or "WeightsUnpickler error:" in ln)
+                    and "file an issue" not in ln), None)
+        if why is None:
+            why = next((ln for ln in lines if "weights_only" not in ln and "torch.load" not in ln),
+                       type(exc).__name__)
         raise CheckpointError(
-            f"checkpoint {path!s} cannot be loaded safely: only tensors, numbers and strings are "
-            f"accepted and nothing in the file was executed ({type(exc).__name__}: {first}). "
-            "Delete the file or give fit another checkpoint path.") from exc
+            f"checkpoint {path!s} cannot be loaded safely: a checkpoint may hold only tensors, numbers "
+            f"and strings, and nothing in this file was run ({why[:300]}). It is not a checkpoint "
+            "written by gradnetot.fit, or it was tampered with: delete it or give fit another "
+            "checkpoint path.") from exc
     if not isinstance(state, dict) or state.get("format") != _CKPT_FORMAT:
         raise CheckpointError(f"checkpoint {path!s} is not a gradnetot.fit checkpoint of this version "
                               "(delete it or give fit another checkpoint path)")
