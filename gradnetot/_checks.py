@@ -10,6 +10,8 @@ import numbers
 
 import torch
 
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
 
 def as_tensor(x, name, *, dtype=torch.float32, device=None, ndim=None, allow_nan=False):
     """Convert ``x`` to a float tensor and check its rank and finiteness."""
@@ -51,6 +53,8 @@ def positive_float(value, name, *, allow_zero=False):
     value = float(value)
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"{name} must be finite, got {value}")
+    if abs(value) > _FLOAT32_MAX:
+        raise ValueError(f"{name} must be at most {_FLOAT32_MAX:.3g} (the float32 range), got {value:g}")
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
     return value

@@ -94,9 +94,11 @@ def sliced_wasserstein(x, y, num_projections=256, seed=0):
     """Sliced 2-Wasserstein distance between two samples (equal sizes not needed)."""
     x, y = _pair(x, y, "x", "y")
     num_projections = _checks.positive_int(num_projections, "num_projections")
+    seed = _checks.positive_int(seed, "seed", minimum=0)
     g = torch.Generator().manual_seed(seed)
     theta = torch.randn(x.shape[1], num_projections, generator=g).to(x)
     theta = theta / theta.norm(dim=0, keepdim=True)
+    x, y, theta = x.double(), y.double(), theta.double()  # no float32 overflow for large coordinates
     px, _ = torch.sort(x @ theta, dim=0)
     py, _ = torch.sort(y @ theta, dim=0)
     q = torch.linspace(0, 1, max(x.shape[0], y.shape[0]), device=x.device)
@@ -151,4 +153,6 @@ def monotonicity_gap(T, x, y=None):
 def transport_cost(x, tx):
     """Mean squared displacement ``E|T(x) − x|²``."""
     x, tx = _pair(x, tx, "x", "tx")
-    return float(((tx - x) ** 2).sum(1).mean())
+    if x.shape[0] != tx.shape[0]:
+        raise ValueError(f"x and tx must have the same number of rows, got {x.shape[0]} and {tx.shape[0]}")
+    return float(((tx.double() - x.double()) ** 2).sum(1).mean())

@@ -49,6 +49,12 @@ def logdet_spd(J):
     such a matrix gets its true, finite log-determinant. This check costs one
     host synchronisation per call for float32/half input (none for float64).
     """
+    if not isinstance(J, torch.Tensor):
+        raise TypeError(f"J must be a torch.Tensor of shape (..., d, d), got {type(J).__name__}")
+    if J.ndim < 2 or J.shape[-1] != J.shape[-2] or J.shape[-1] == 0:
+        raise ValueError(f"J must have shape (..., d, d) with d >= 1, got {tuple(J.shape)}")
+    if not J.is_floating_point():
+        raise TypeError(f"J must be a floating-point tensor, got {J.dtype}")
     d = J.shape[-1]
     if d == 1:
         return torch.log(J[..., 0, 0])

@@ -110,8 +110,8 @@ def _np(x, name):
         raise TypeError(f"{name} must be an (n, d) array of numbers, got {type(x).__name__}") from exc
     if x.ndim == 1:
         x = x[:, None]
-    if x.ndim != 2:
-        raise ValueError(f"{name} must have shape (n, d), got {x.shape}")
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (n, d) with d >= 1, got {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return x
@@ -208,8 +208,11 @@ def monotone_rearrangement(source_samples, target_samples):
     empirical quantiles of the target. Returns a callable on 1-D arrays or
     ``(n, 1)`` tensors.
     """
-    xs = np.sort(_np(source_samples, "source_samples")[:, 0])
-    xt = np.sort(_np(target_samples, "target_samples")[:, 0])
+    xs, xt = _np(source_samples, "source_samples"), _np(target_samples, "target_samples")
+    for name, v in (("source_samples", xs), ("target_samples", xt)):
+        if v.shape[1] != 1:
+            raise ValueError(f"{name} must be 1-D samples, shape (n,) or (n, 1), got {v.shape}")
+    xs, xt = np.sort(xs[:, 0]), np.sort(xt[:, 0])
     if xs.size < 2 or xt.size < 2:
         raise ValueError("monotone_rearrangement needs at least 2 samples of each")
     qs = (np.arange(xs.size) + 0.5) / xs.size

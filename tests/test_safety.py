@@ -542,3 +542,17 @@ def test_callback_exception_interrupts_and_resume_reports_warm_start(tmp_path, g
         gn.fit(gn.MGradNetM(2, 2, 4), src, tgt, checkpoint=ck, callback=_raise_at(10), **kw)
     res = gn.fit(gn.MGradNetM(2, 2, 4), src, tgt, checkpoint=ck, **kw)
     assert res.resumed_from == 10 and res.warm_start is True and res.seed == 1
+
+
+# --------------------------------------------------------------------------- test-suite hygiene
+def test_fresh_env_install_test_is_opt_in():
+    """The Colab-like test downloads a torch wheel: behind a registered marker, skipped by default."""
+    import tomllib
+
+    import test_colab_setup
+
+    marks = [m.name for m in getattr(test_colab_setup.test_setup_cell_in_fresh_colab_like_env, "pytestmark", [])]
+    assert "fresh_env" in marks
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert any(m.startswith("fresh_env:") for m in cfg.get("markers", []))
+    assert "hypothesis" in (ROOT / "requirements.txt").read_text()
