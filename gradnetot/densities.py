@@ -165,6 +165,8 @@ class GaussianMixture(Density):
         c = self.means.mean(0)
         m, xc = self.means - c, x - c
         sq = (xc * xc).sum(1, keepdim=True) - 2.0 * xc @ m.T + (m * m).sum(1)
+        # points so far out that the terms overflow (inf - inf): infinitely far, density 0
+        sq = torch.where(torch.isnan(sq), torch.full_like(sq, float("inf")), sq)
         logits = self._log_w - inv * sq.clamp_min(0)
         norm = 0.5 * self.dim * math.log(2 * math.pi * self.bandwidth**2)
         return torch.logsumexp(logits, dim=1) - norm

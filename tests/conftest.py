@@ -4,11 +4,16 @@ The suite runs on CPU with a single torch thread: the machines it runs on are
 small and shared, and one thread also keeps float reductions reproducible.
 """
 import os
+import tempfile
 
-import pytest
-import torch
+# Hypothesis keeps a cache (example database, constants) in ./.hypothesis by default: keep the
+# checkout clean by storing it in the temporary directory instead (set before hypothesis is imported)
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "gradnetot-hypothesis"))
 
-import gradnetot as gn
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import gradnetot as gn  # noqa: E402
 
 torch.set_num_threads(1)
 

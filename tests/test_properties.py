@@ -17,9 +17,9 @@ from hypothesis.extra import numpy as hnp
 import gradnetot as gn
 from conftest import params_finite
 
-FAST = settings(max_examples=40, deadline=None, derandomize=True,
+FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-FEW = settings(FAST, max_examples=15)
+FEW = settings(FAST, max_examples=10)
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-30, 1e30, -1e30, 3e38, float("nan"), float("inf"), -float("inf")]
 
@@ -321,7 +321,7 @@ def fit_kwargs(draw):
     return kw
 
 
-@settings(FAST, max_examples=60)
+@settings(FAST, max_examples=50)
 @given(kind=MODELS, kwargs=fit_kwargs(), double=st.booleans())
 def test_fit_any_arguments(kind, kwargs, double):
     src = gn.Gaussian(torch.tensor([0.5, -0.5]), torch.tensor([[1.0, 0.3], [0.3, 0.5]]))
