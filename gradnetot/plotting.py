@@ -15,7 +15,6 @@ import numbers
 
 import numpy as np
 import torch
-from torch import nn
 
 from . import _checks
 

@@ -8,7 +8,6 @@ torch; no call leaves a model with NaN weights. A few hundred cases in all, seco
 import traceback
 
 import numpy as np
-import pytest
 import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
