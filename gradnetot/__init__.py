@@ -9,8 +9,9 @@
 from .densities import (Density, Gaussian, GaussianMixture, ImageDensity, UniformShape,
                         density_dim, sample_from)
 from .networks import MGradNetC, MGradNetM, MLPMap, MonotoneGradientNet, logdet_spd
-from .loss import autodiff_jacobian, monge_ampere_loss, monge_ampere_residual
-from .train import FitResult, TrainingDivergedError, fit, resolve_device
+from .loss import (autodiff_jacobian, forward_and_jacobian, jacobian, jacobian_is_spd, monge_ampere_loss,
+                   monge_ampere_residual)
+from .train import CheckpointError, FitResult, TrainingDivergedError, fit, resolve_device
 from .reference import (discrete_ot_map, discrete_ot_plan, disk_to_gaussian_map, gaussian_ot_map,
                         gaussian_ot_matrix, monotone_rearrangement)
 from .metrics import (energy_distance, l2_uvp, min_jacobian_eigenvalue, monotonicity_gap,

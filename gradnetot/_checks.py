@@ -10,6 +10,8 @@ import numbers
 
 import torch
 
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
 
 def as_tensor(x, name, *, dtype=torch.float32, device=None, ndim=None, allow_nan=False):
     """Convert ``x`` to a float tensor and check its rank and finiteness."""
@@ -51,6 +53,8 @@ def positive_float(value, name, *, allow_zero=False):
     value = float(value)
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"{name} must be finite, got {value}")
+    if abs(value) > _FLOAT32_MAX:
+        raise ValueError(f"{name} must be at most {_FLOAT32_MAX:.3g} (the float32 range), got {value:g}")
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
     return value
@@ -85,3 +89,35 @@ def positive_definite(cov, name):
     if int(info) != 0:
         raise ValueError(f"{name} must be positive definite (Cholesky failed)")
     return chol.to(cov.dtype)
+
+
+def model_place(model, default_dtype=torch.float32):
+    """``(device, dtype)`` of a module's first floating-point parameter or buffer.
+
+    A plain callable, or a module without floating tensors, gives ``(None, None)``:
+    inputs then keep their own device (and ``default_dtype`` when they are not tensors).
+    """
+    if isinstance(model, torch.nn.Module):
+        for t in (*model.parameters(), *model.buffers()):
+            if t.is_floating_point():
+                return t.device, t.dtype
+    return None, None
+
+
+def input_for(x, model, name="x", *, ndim=2):
+    """``x`` as a floating tensor on ``model``'s device and in its dtype (a module's first
+    floating parameter decides); for a plain callable, a tensor keeps its device and its
+    floating dtype, anything else becomes float32 on the CPU."""
+    device, dtype = model_place(model)
+    if isinstance(x, torch.Tensor):
+        if not x.is_floating_point() and not x.dtype == torch.bool and not x.is_complex():
+            x = x.to(dtype or torch.float32)
+        elif x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"{name} must be a real floating-point tensor, got {x.dtype}")
+        if device is not None:
+            x = x.to(device=device, dtype=dtype)
+    else:
+        x = as_tensor(x, name, dtype=dtype or torch.float32, device=device, allow_nan=True)
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {tuple(x.shape)}")
+    return x

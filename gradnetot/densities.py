@@ -6,7 +6,9 @@ can be used wherever the package takes a density; the classes here add a
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import inspect
 import math
 
 import torch
@@ -145,7 +147,6 @@ class GaussianMixture(Density):
         self.means = means
         self.weights = weights / total
         self._log_w = torch.log(self.weights)
-        self._sq_norm = (means * means).sum(1)
 
     def _sample(self, n, generator):
         w = self.weights
@@ -158,8 +159,14 @@ class GaussianMixture(Density):
 
     def _log_prob(self, x):
         inv = 1.0 / (2.0 * self.bandwidth**2)
-        # squared distances as |x|^2 - 2 x.m + |m|^2, computed as one matmul
-        sq = (x * x).sum(1, keepdim=True) - 2.0 * x @ self.means.T + self._sq_norm
+        # squared distances as |x|^2 - 2 x.m + |m|^2, computed as one matmul, after moving the
+        # origin to the centre of the means: expanded far from the origin, the three terms are
+        # huge and cancel (float32 loses every digit of |x - m|^2 at |x| ~ 1e3 and bandwidth 0.1)
+        c = self.means.mean(0)
+        m, xc = self.means - c, x - c
+        sq = (xc * xc).sum(1, keepdim=True) - 2.0 * xc @ m.T + (m * m).sum(1)
+        # points so far out that the terms overflow (inf - inf): infinitely far, density 0
+        sq = torch.where(torch.isnan(sq), torch.full_like(sq, float("inf")), sq)
         logits = self._log_w - inv * sq.clamp_min(0)
         norm = 0.5 * self.dim * math.log(2 * math.pi * self.bandwidth**2)
         return torch.logsumexp(logits, dim=1) - norm
@@ -352,15 +359,141 @@ def density_dim(density, name="density"):
     raise TypeError(f"cannot tell the dimension of {name}: give it an integer .dim attribute")
 
 
-def sample_from(density, n, generator=None):
-    """Draw ``(n, d)`` samples from any density-like object."""
+def _takes_generator(method):
+    """True when ``method`` accepts a ``generator=`` keyword (by its signature, not by trial)."""
+    try:
+        params = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    return "generator" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+@contextlib.contextmanager
+def _global_rng_from(generator):
+    """Run a block whose sampling uses torch's *global* RNG, seeded from ``generator``,
+    and restore the global RNG state afterwards (``torch.random.fork_rng``).
+
+    For densities that cannot take a generator (``torch.distributions`` objects and
+    ``sample(n)`` without a ``generator`` argument): their draws then come from
+    ``generator``'s stream, so a resumed ``fit`` replays them exactly, and the caller's
+    global RNG is left untouched.
+    """
+    gdev = torch.device(generator.device)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=gdev))
+    with _forked_rng() as cuda:
+        torch.random.default_generator.manual_seed(seed)
+        if cuda:
+            torch.cuda.manual_seed_all(seed)
+        yield
+
+
+@contextlib.contextmanager
+def _forked_rng():
+    """``torch.random.fork_rng`` over the CPU and every initialised CUDA device; yields
+    whether CUDA devices are included."""
+    cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
+    devices = list(range(torch.cuda.device_count())) if cuda else []
+    with torch.random.fork_rng(devices=devices):
+        yield cuda
+
+
+def _raw_sample(density, n, generator):
     if isinstance(density, torch.distributions.Distribution):
         x = density.sample((n,))
         return x[:, None] if x.ndim == 1 else x
-    try:
+    if generator is not None and _takes_generator(density.sample):
         return density.sample(n, generator=generator)
-    except TypeError:
-        return density.sample(n)
+    return density.sample(n)
+
+
+def sample_from(density, n, generator=None):
+    """Draw ``(n, d)`` samples from any density-like object.
+
+    With a ``generator``, every draw comes from it: a density whose ``sample`` cannot
+    take one (a ``torch.distributions`` object, or ``sample(n)``) samples from torch's
+    global RNG seeded from ``generator`` inside ``torch.random.fork_rng``, so the global
+    RNG state is the same afterwards.
+    """
+    if generator is None:
+        return _raw_sample(density, n, None)
+    if not isinstance(density, torch.distributions.Distribution) and _takes_generator(density.sample):
+        return density.sample(n, generator=generator)
+    with _global_rng_from(generator):
+        return _raw_sample(density, n, generator)
+
+
+# ---------------------------------------------------------------------------
+# Placing a density on a device / dtype once (used by ``fit``)
+# ---------------------------------------------------------------------------
+
+def _move_obj(obj, device, dtype):
+    """A shallow copy of a torch distribution / transform with every tensor moved."""
+    from torch.distributions import Distribution, Transform
+
+    def move(v):
+        if isinstance(v, torch.Tensor):
+            return v.to(device=device, dtype=dtype if v.is_floating_point() else None)
+        if isinstance(v, (Distribution, Transform)):
+            return _move_obj(v, device, dtype)
+        if isinstance(v, (list, tuple)) and any(isinstance(e, (torch.Tensor, Distribution, Transform))
+                                                for e in v):
+            return type(v)(move(e) for e in v)
+        return v
+
+    new = copy.copy(obj)
+    for k, v in list(vars(obj).items()):
+        if k == "_inv":  # a Transform's weak reference to its inverse: rebuilt lazily
+            setattr(new, k, None)
+            continue
+        setattr(new, k, move(v))
+    return new
+
+
+class _Placed:
+    """A density used on ``device``/``dtype`` whose own tensors could not be moved there.
+
+    Its home device is fixed once (where its samples live); ``log_prob`` moves the points
+    there and the result back. Nothing is retried at each step.
+    """
+
+    def __init__(self, density, device, dtype):
+        self.density, self.device, self.dtype = density, device, dtype
+        self.dim = density_dim(density)
+        self.home = None
+
+    def sample(self, n, generator=None):
+        x = sample_from(self.density, n, generator)
+        if isinstance(x, torch.Tensor) and self.home is None:
+            self.home = x.device
+        return torch.as_tensor(x).to(self.device, self.dtype)
+
+    def log_prob(self, x):
+        home = self.home if self.home is not None else x.device
+        out = log_prob_of(self.density, x.to(home))
+        return torch.as_tensor(out).to(x.device, self.dtype)
+
+
+def place_density(density, device, dtype=None):
+    """``density`` ready for use on ``device`` in ``dtype``: moved once, not at every call.
+
+    Package densities are copied with ``.to(device, dtype)``; a ``torch.distributions``
+    object is copied with all its tensors moved; any other object is wrapped so that its
+    samples and ``log_prob`` values are converted (it keeps computing on its own device).
+    """
+    device = torch.device(device)
+    if isinstance(density, Density):
+        return density.to(device, dtype)
+    if isinstance(density, torch.distributions.Distribution):
+        try:
+            moved = _move_obj(density, device, dtype)
+            with _forked_rng():  # a probe that leaves the global RNG alone
+                probe = sample_from(moved, 2)
+                lp = log_prob_of(moved, probe)
+            if probe.device == device and lp.device == device and (dtype is None or probe.dtype == dtype):
+                return moved
+        except Exception:  # noqa: BLE001 - an exotic distribution: fall back to the wrapper
+            pass
+    return _Placed(density, device, dtype)
 
 
 def log_prob_of(density, x):

@@ -37,15 +37,38 @@ def _inv_softplus(y):
 def logdet_spd(J):
     """``log det J`` for a batch of symmetric positive-definite matrices.
 
-    Closed form for d <= 2, a Cholesky factorisation otherwise. No host sync:
-    a non-PD matrix gives NaN rather than raising.
+    Closed form for d <= 2, a Cholesky factorisation otherwise. A matrix that is
+    not positive definite gives NaN (in every dimension, d = 1 and 2 included)
+    rather than raising; a singular positive semi-definite one gives ``-inf``
+    (or NaN where rounding makes it indefinite).
+
+    Low-precision fallback: a float32 (or half) Cholesky can fail on a matrix that
+    *is* positive definite but badly conditioned (condition number beyond ~1e7).
+    When any matrix of the batch fails in low precision, the whole batch is
+    factorised again in float64 and the result is cast back to ``J``'s dtype, so
+    such a matrix gets its true, finite log-determinant. This check costs one
+    host synchronisation per call for float32/half input (none for float64).
     """
+    if not isinstance(J, torch.Tensor):
+        raise TypeError(f"J must be a torch.Tensor of shape (..., d, d), got {type(J).__name__}")
+    if J.ndim < 2 or J.shape[-1] != J.shape[-2] or J.shape[-1] == 0:
+        raise ValueError(f"J must have shape (..., d, d) with d >= 1, got {tuple(J.shape)}")
+    if not J.is_floating_point():
+        raise TypeError(f"J must be a floating-point tensor, got {J.dtype}")
     d = J.shape[-1]
     if d == 1:
         return torch.log(J[..., 0, 0])
     if d == 2:
-        return torch.log(J[..., 0, 0] * J[..., 1, 1] - J[..., 0, 1] * J[..., 1, 0])
+        a = J[..., 0, 0]
+        det = a * J[..., 1, 1] - J[..., 0, 1] * J[..., 1, 0]
+        # det > 0 alone also holds for negative-definite matrices: require a > 0 too
+        return torch.where(a > 0, torch.log(det), torch.full_like(det, float("nan")))
     L, info = torch.linalg.cholesky_ex(J)
+    if J.dtype in (torch.float32, torch.float16, torch.bfloat16) and bool((info != 0).any()):
+        L, info = torch.linalg.cholesky_ex(J.double())
+        out = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
+        out = torch.where(info == 0, out, torch.full_like(out, float("nan")))
+        return out.to(J.dtype)
     out = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
     return torch.where(info == 0, out, torch.full_like(out, float("nan")))
 
@@ -59,12 +82,20 @@ def _sym_index(d, device):
     for each of the d² entries of the full matrix the position of its unique entry."""
     key = (d, str(device))
     if key not in _SYM_INDEX:
-        iu = torch.triu_indices(d, d, device=device)
-        pos = torch.empty(d, d, dtype=torch.long, device=device)
-        pos[iu[0], iu[1]] = torch.arange(iu.shape[1], device=device)
-        pos[iu[1], iu[0]] = torch.arange(iu.shape[1], device=device)
-        _SYM_INDEX[key] = (iu[0], iu[1], pos.reshape(-1))
+        # built outside inference mode even when first called under torch.inference_mode():
+        # an inference tensor in this cache would break every later training step
+        # ("Inference tensors cannot be saved for backward")
+        with torch.inference_mode(False):
+            _SYM_INDEX[key] = _build_sym_index(d, device)
     return _SYM_INDEX[key]
+
+
+def _build_sym_index(d, device):
+    iu = torch.triu_indices(d, d, device=device)
+    pos = torch.empty(d, d, dtype=torch.long, device=device)
+    pos[iu[0], iu[1]] = torch.arange(iu.shape[1], device=device)
+    pos[iu[1], iu[0]] = torch.arange(iu.shape[1], device=device)
+    return iu[0], iu[1], pos.reshape(-1)
 
 
 def _outer_unique(E):
@@ -86,7 +117,14 @@ class MonotoneGradientNet(nn.Module):
     ``z = (x - m) Pᵀ`` returning ``(u_nl or None, grad_z, gvec, low_rank)`` where
     the Jacobian wrt ``z`` is ``Eᵀ diag(gvec) E - Σ_k c_k v_k v_kᵀ`` with ``E``
     the subclass's embedding matrix (rows) and ``low_rank = (c, v)`` or None.
+
+    ``jacobian_is_spd = True`` is the public flag of the Jacobian protocol: the ``J``
+    returned by :meth:`forward_and_jacobian` is symmetric positive (semi-)definite by
+    construction, so ``log det J`` may use a Cholesky factorisation
+    (:func:`logdet_spd`). Any other map may set the same attribute on itself.
     """
+
+    jacobian_is_spd = True
 
     def __init__(self, dim, *, strongly_convex=True, eps=1e-3):
         super().__init__()
@@ -142,7 +180,11 @@ class MonotoneGradientNet(nn.Module):
         return out
 
     def forward_and_jacobian(self, x):
-        """``(T(x), J(x))`` from one pass over shared intermediates."""
+        """``(T(x), J(x))`` from one pass over shared intermediates.
+
+        ``J`` is symmetric PSD (``jacobian_is_spd`` is True), and positive definite
+        with the strongly convex term.
+        """
         return self._fused(self._check(x))
 
     def _fused(self, x):

@@ -15,7 +15,6 @@ import numbers
 
 import numpy as np
 import torch
-from torch import nn
 
 from . import _checks
 
@@ -50,13 +49,16 @@ def _points(x, name="x"):
     return t
 
 
+def _place_of(T):
+    """``(device, dtype)`` on which to evaluate ``T``: a module's first floating parameter
+    decides (so a float64 or CUDA model gets float64 / CUDA points); a plain function gets
+    float32 CPU points."""
+    dev, dtype = _checks.model_place(T)
+    return (dev or torch.device("cpu")), (dtype or torch.float32)
+
+
 def _device_of(T):
-    if isinstance(T, nn.Module):
-        for p in T.parameters():
-            return p.device
-        for b in T.buffers():
-            return b.device
-    return torch.device("cpu")
+    return _place_of(T)[0]
 
 
 def _check_map(T, name="T"):
@@ -66,9 +68,9 @@ def _check_map(T, name="T"):
 
 def _apply(T, x, name="T"):
     """``T(x)`` as a NumPy ``(n, 2)`` array, evaluated without gradients on T's device."""
-    dev = _device_of(T)
+    dev, dtype = _place_of(T)
     with torch.no_grad():
-        y = T(x.to(dev))
+        y = T(x.to(dev, dtype))
     if isinstance(y, torch.Tensor):
         y = y.detach().cpu().numpy()
     y = np.asarray(y, dtype=np.float64)
@@ -280,10 +282,10 @@ def plot_potential(model, xlim, ylim, ax=None, arrows=True, n=60, n_arrows=12):
     n_arrows = _checks.positive_int(n_arrows, "n_arrows", minimum=2)
     if ax is None:
         _, ax = plt.subplots(figsize=(4.4, 4))
-    dev = _device_of(model)
+    dev, dtype = _place_of(model)
     X, Y, pts = _grid(xlim, ylim, n)
     with torch.no_grad():
-        u = model.potential(pts.to(dev)).detach().cpu().double().numpy().reshape(X.shape)
+        u = model.potential(pts.to(dev, dtype)).detach().cpu().double().numpy().reshape(X.shape)
     if not np.isfinite(u).all():
         raise ValueError("model.potential returned NaN or infinite values on the grid")
     cf = ax.contourf(X, Y, u, levels=20, cmap="viridis", alpha=0.85)
@@ -303,17 +305,12 @@ def plot_potential(model, xlim, ylim, ax=None, arrows=True, n=60, n_arrows=12):
 
 
 def _jacobians(T, x):
-    if callable(getattr(T, "jacobian", None)):
-        with torch.no_grad():
-            J = T.jacobian(x)
-    else:
-        from torch.func import jacrev, vmap
+    """Jacobians of ``T`` at ``x`` by the package's one protocol (:func:`gradnetot.jacobian`):
+    closed form when the map has one, else ``torch.func``; as float64 on the CPU."""
+    from .loss import jacobian
 
-        if isinstance(T, nn.Module):
-            from .loss import autodiff_jacobian
-            J = autodiff_jacobian(T, x)
-        else:
-            J = vmap(jacrev(lambda xi: T(xi[None])[0]))(x)
+    with torch.no_grad():
+        J = jacobian(T, x)
     J = torch.as_tensor(J).detach().cpu().double()
     if J.shape != (x.shape[0], 2, 2):
         raise ValueError(f"the Jacobian of model must have shape ({x.shape[0]}, 2, 2), got {tuple(J.shape)}")
@@ -335,7 +332,8 @@ def plot_det_jacobian(model, xlim, ylim, ax=None, n=80, log=True):
     if ax is None:
         _, ax = plt.subplots(figsize=(4.4, 4))
     X, Y, pts = _grid(xlim, ylim, n)
-    J = _jacobians(model, pts.to(_device_of(model)))
+    dev, dtype = _place_of(model)
+    J = _jacobians(model, pts.to(dev, dtype))
     sign, logabs = torch.linalg.slogdet(J)
     if log:
         vals = torch.where(sign > 0, logabs, torch.full_like(logabs, float("nan")))

@@ -5,6 +5,7 @@ These are the ground truths the book scores learned maps against.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -59,18 +60,26 @@ def gaussian_ot_map(mean_s, cov_s, mean_t, cov_t):
     A = gaussian_ot_matrix(cs.double(), ct.double())
 
     class _AffineMap:
+        jacobian_is_spd = True  # A is symmetric positive definite
+
         def __init__(self):
+            self._A64 = A
+            self._b64 = mean_t.double() - mean_s.double() @ A
             self.A = A.float()
-            self.b = mean_t - mean_s @ self.A
+            self.b = self._b64.float()
             self.dim = d
 
         def __call__(self, x):
-            x = _checks.batch(torch.as_tensor(x, dtype=torch.float32), d, "x")
-            A, b = self.A.to(x), self.b.to(x)
-            return x @ A + b
+            x = _input(x, d)
+            return x @ self._A64.to(x) + self._b64.to(x)
 
         def jacobian(self, x):
-            return self.A.to(x).expand(x.shape[0], d, d)
+            x = _input(x, d)
+            return self._A64.to(x).expand(x.shape[0], d, d)
+
+        def forward_and_jacobian(self, x):
+            x = _input(x, d)
+            return self(x), self.jacobian(x)
 
         def __repr__(self):
             return f"GaussianOTMap(dim={d})"
@@ -78,49 +87,118 @@ def gaussian_ot_map(mean_s, cov_s, mean_t, cov_t):
     return _AffineMap()
 
 
+def _input(x, d, name="x"):
+    """A finite (n, d) floating tensor: a tensor keeps its device and floating dtype (float64
+    stays float64), anything else becomes float32 on the CPU."""
+    if isinstance(x, torch.Tensor):
+        if not x.is_floating_point():
+            if x.dtype == torch.bool or x.is_complex():
+                raise TypeError(f"{name} must be a real floating-point tensor, got {x.dtype}")
+            x = x.float()
+    else:
+        x = _checks.as_tensor(x, name)
+    x = _checks.batch(x, d, name)
+    return _checks.check_finite(x, name)
+
+
 def _np(x, name):
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
-    x = np.asarray(x, dtype=np.float64)
+    try:
+        x = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an (n, d) array of numbers, got {type(x).__name__}") from exc
     if x.ndim == 1:
         x = x[:, None]
-    if x.ndim != 2:
-        raise ValueError(f"{name} must have shape (n, d), got {x.shape}")
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (n, d) with d >= 1, got {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return x
 
 
-def discrete_ot_plan(xs, xt, a=None, b=None, method="emd", reg=0.05):
-    """Exact (``ot.emd``) or entropic (``ot.sinkhorn``) plan between two point clouds,
-    squared Euclidean cost. Weights default to uniform."""
+def _weights(w, n, name):
+    if w is None:
+        return np.full(n, 1.0 / n)
+    if isinstance(w, torch.Tensor):
+        w = w.detach().cpu().numpy()
+    try:
+        w = np.asarray(w, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of {n} non-negative weights") from exc
+    if w.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"{name} must be finite, non-negative and not all zero")
+    return w / w.sum()
+
+
+SINKHORN_TOL = 1e-6  # largest accepted marginal error (L1) of an entropic plan
+
+
+def discrete_ot_plan(xs, xt, a=None, b=None, method="emd", reg=None, num_iter=20_000):
+    """Exact (``ot.emd``) or entropic plan between two point clouds, squared Euclidean cost.
+
+    Weights default to uniform. ``method="sinkhorn"`` solves the entropic problem with
+    POT's log-domain solver (``ot.sinkhorn(..., method="sinkhorn_log")``), which is stable
+    for small ``reg``. ``reg`` follows POT's convention: the entropic weight in the same
+    units as the cost ``|x - y|²`` (not a fraction of it); the default ``None`` is
+    ``0.05 · max |x_i - y_j|²``. A plan whose marginals are off by more than
+    ``SINKHORN_TOL`` (L1) after ``num_iter`` iterations is returned with a
+    ``RuntimeWarning`` that gives the marginal error: raise ``reg`` or ``num_iter``.
+    """
     import ot
 
     xs, xt = _np(xs, "xs"), _np(xt, "xt")
     if xs.shape[1] != xt.shape[1]:
         raise ValueError(f"xs and xt must have the same dimension, got {xs.shape[1]} and {xt.shape[1]}")
-    a = np.full(len(xs), 1.0 / len(xs)) if a is None else np.asarray(a, np.float64) / np.sum(a)
-    b = np.full(len(xt), 1.0 / len(xt)) if b is None else np.asarray(b, np.float64) / np.sum(b)
+    if len(xs) == 0 or len(xt) == 0:
+        raise ValueError("xs and xt must each contain at least one point")
+    a = _weights(a, len(xs), "a")
+    b = _weights(b, len(xt), "b")
     M = ot.dist(xs, xt)
+    if not isinstance(method, str) or method not in ("emd", "sinkhorn"):
+        raise ValueError(f"method must be 'emd' or 'sinkhorn', got {method!r}")
     if method == "emd":
         return ot.emd(a, b, M, numItermax=10_000_000)
-    if method == "sinkhorn":
-        reg = _checks.positive_float(reg, "reg")
-        return ot.sinkhorn(a, b, M / M.max(), reg, numItermax=5000)
-    raise ValueError(f"method must be 'emd' or 'sinkhorn', got {method!r}")
+    if reg is None:
+        reg = 0.05 * float(M.max()) if M.max() > 0 else 1.0
+    reg = _checks.positive_float(reg, "reg")
+    num_iter = _checks.positive_int(num_iter, "num_iter")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # POT's own non-convergence warning: ours below says more
+        plan = ot.sinkhorn(a, b, M, reg, method="sinkhorn_log", numItermax=num_iter, stopThr=1e-10)
+    err = float(np.abs(plan.sum(1) - a).sum() + np.abs(plan.sum(0) - b).sum())
+    if not np.isfinite(plan).all():
+        raise ValueError(f"the Sinkhorn plan is not finite (reg={reg:g}); raise reg")
+    if err > SINKHORN_TOL:
+        warnings.warn(f"Sinkhorn did not converge in {num_iter} iterations: the plan's marginals are "
+                      f"off by {err:.2e} (L1); raise reg (now {reg:g}) or num_iter", RuntimeWarning,
+                      stacklevel=2)
+    return plan
 
 
-def discrete_ot_map(xs, xt, a=None, b=None, method="emd", reg=0.05):
+def discrete_ot_map(xs, xt, a=None, b=None, method="emd", reg=None):
     """Barycentric projection of the discrete OT plan: ``T(xs_i) = Σ_j π_ij xt_j / Σ_j π_ij``.
 
     Returns an ``(n, d)`` tensor of mapped source points (POT's ``ot.emd`` by
-    default; ``method="sinkhorn"`` for the entropic plan).
+    default; ``method="sinkhorn"`` for the entropic plan, ``reg`` as in
+    :func:`discrete_ot_plan`). The result is float64 when ``xs`` is a float64 tensor,
+    else float32, on ``xs``'s device when it is a tensor.
     """
     plan = discrete_ot_plan(xs, xt, a, b, method=method, reg=reg)
     xt_np = _np(xt, "xt")
     mass = plan.sum(1, keepdims=True)
     mapped = plan @ xt_np / np.maximum(mass, 1e-300)
-    return torch.as_tensor(mapped, dtype=torch.float32)
+    dtype, device = _out_type(xs)
+    return torch.as_tensor(mapped, dtype=dtype, device=device)
+
+
+def _out_type(x):
+    """float64 for a float64 tensor (else float32), on the tensor's device (else the CPU)."""
+    if isinstance(x, torch.Tensor):
+        return (torch.float64 if x.dtype == torch.float64 else torch.float32), x.device
+    return torch.float32, torch.device("cpu")
 
 
 def monotone_rearrangement(source_samples, target_samples):
@@ -130,8 +208,11 @@ def monotone_rearrangement(source_samples, target_samples):
     empirical quantiles of the target. Returns a callable on 1-D arrays or
     ``(n, 1)`` tensors.
     """
-    xs = np.sort(_np(source_samples, "source_samples")[:, 0])
-    xt = np.sort(_np(target_samples, "target_samples")[:, 0])
+    xs, xt = _np(source_samples, "source_samples"), _np(target_samples, "target_samples")
+    for name, v in (("source_samples", xs), ("target_samples", xt)):
+        if v.shape[1] != 1:
+            raise ValueError(f"{name} must be 1-D samples, shape (n,) or (n, 1), got {v.shape}")
+    xs, xt = np.sort(xs[:, 0]), np.sort(xt[:, 0])
     if xs.size < 2 or xt.size < 2:
         raise ValueError("monotone_rearrangement needs at least 2 samples of each")
     qs = (np.arange(xs.size) + 0.5) / xs.size
@@ -139,11 +220,14 @@ def monotone_rearrangement(source_samples, target_samples):
 
     def T(x):
         is_t = isinstance(x, torch.Tensor)
-        arr = x.detach().cpu().numpy() if is_t else np.asarray(x, dtype=np.float64)
+        arr = x.detach().cpu().double().numpy() if is_t else np.asarray(x, dtype=np.float64)
         shape = arr.shape
         u = np.interp(arr.reshape(-1), xs, qs)
         y = np.interp(u, qt, xt).reshape(shape)
-        return torch.as_tensor(y, dtype=torch.float32) if is_t else y
+        if is_t:  # same dtype (float32 for non-float input) and device as x
+            return torch.as_tensor(y, dtype=x.dtype if x.is_floating_point() else torch.float32,
+                                   device=x.device)
+        return y
 
     return T
 
@@ -154,7 +238,7 @@ def disk_to_gaussian_map(x, radius=1.0, center=(0.0, 0.0), mean=(0.0, 0.0), std=
     Both are radially symmetric, so the map is radial: a point at radius ``r``
     goes to radius ``ρ`` with equal CDFs, ``r²/R² = 1 - exp(-ρ²/(2σ²))``.
     """
-    x = _checks.batch(torch.as_tensor(x, dtype=torch.float32), 2, "x")
+    x = _input(x, 2)
     radius = _checks.positive_float(radius, "radius")
     std = _checks.positive_float(std, "std")
     c = torch.as_tensor(center, dtype=x.dtype, device=x.device)

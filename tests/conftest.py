@@ -3,12 +3,35 @@
 The suite runs on CPU with a single torch thread: the machines it runs on are
 small and shared, and one thread also keeps float reductions reproducible.
 """
-import pytest
-import torch
+import os
+import tempfile
 
-import gradnetot as gn
+# Hypothesis keeps a cache (example database, constants) in ./.hypothesis by default: keep the
+# checkout clean by storing it in the temporary directory instead (set before hypothesis is imported)
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "gradnetot-hypothesis"))
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import gradnetot as gn  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-fresh-env", action="store_true", default=False,
+                     help="run the tests marked fresh_env (they install torch into a new venv)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """``fresh_env`` tests download a large torch wheel: opt-in only, so `make test` stays fast."""
+    if config.getoption("--run-fresh-env") or os.environ.get("GRADNETOT_TEST_FRESH_ENV") == "1":
+        return
+    skip = pytest.mark.skip(reason="installs torch in a fresh venv; opt in with --run-fresh-env "
+                                   "or GRADNETOT_TEST_FRESH_ENV=1")
+    for item in items:
+        if "fresh_env" in item.keywords:
+            item.add_marker(skip)
 
 
 class CountingDensity:

@@ -45,9 +45,13 @@ def test_setup_cell_installs_from_the_configured_repository():
     assert "torch==" not in SETUP_CELL
 
 
+@pytest.mark.fresh_env
 def test_setup_cell_in_fresh_colab_like_env(tmp_path):
     """New venv with torch only; the setup cell pip-installs the local checkout, then
-    chapter 1's first experiment cell runs."""
+    chapter 1's first experiment cell runs.
+
+    Opt-in (it downloads a large torch wheel): ``pytest --run-fresh-env`` or
+    ``GRADNETOT_TEST_FRESH_ENV=1``."""
     env_dir = tmp_path / "colab"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
