@@ -40,13 +40,22 @@ def _logdet(model, J):
     return torch.linalg.slogdet(J)[1]
 
 
+def _map_and_logdet(model, x):
+    """``(T(x), log det J_T(x))``: mGradNets pick their cheaper exact path (``forward_and_logdet``:
+    the matrix determinant lemma when the embedding is narrower than ``d``), anything else builds ``J``."""
+    if hasattr(model, "_fused_logdet"):
+        return model._fused_logdet(x)
+    T, J = map_and_jacobian(model, x)
+    return T, _logdet(model, J)
+
+
 def monge_ampere_residual(model, x, source, target, log_p=None):
     """``r(x) = log det J_T(x) - log p(x) + log q(T(x))`` for a batch ``x``."""
-    T, J = map_and_jacobian(model, x)
+    T, logdet = _map_and_logdet(model, x)
     if log_p is None:
         log_p = log_prob_of(source, x)
     log_q = log_prob_of(target, T)
-    return _logdet(model, J) - log_p + log_q
+    return logdet - log_p + log_q
 
 
 def check_problem(model, source, target):
