@@ -328,7 +328,8 @@ def _cpu_peak_mb(net, d, path, batch, threads):
 
 
 def dimension_sweep(out, device, dims=SWEEP_DIMS, nets=("C", "M"), batch=1000, reps=5, block=2, threads=None,
-                    fit_steps=20, fit_dim=512, memory=True):
+                    fit_steps=20, fit_dim=None, memory=True):
+    fit_dim = fit_dim or max(dims)
     cuda = str(device).startswith("cuda")
     out("## Dimension sweep: log det J, full path vs low-rank path")
     out()

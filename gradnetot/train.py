@@ -15,7 +15,7 @@ from torch import nn
 from . import _checks
 from .config import static_progress
 from .densities import density_dim, log_prob_of, sample_from
-from .loss import _logdet, check_problem, map_and_jacobian
+from .loss import _logdet, check_problem, map_and_jacobian, monge_ampere_residual
 
 __all__ = ["fit", "FitResult", "TrainingDivergedError", "resolve_device"]
 
@@ -281,8 +281,7 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
         os.replace(tmp, checkpoint)
 
     def residual_loss(x, log_p):
-        T, J = map_and_jacobian(model, x)
-        r = _logdet(model, J) - log_p + log_prob_of(target, T)
+        r = monge_ampere_residual(model, x, source, target, log_p=log_p)
         return r.abs().mean() if p == 1 else (r * r).mean()
 
     loss_fn = residual_loss
