@@ -395,12 +395,33 @@ def _sweep_table(out, cuda, device, dims, nets, batch, reps, block, threads, mem
     return res
 
 
+def crossover(out, device, d=64, widths=(32, 48, 64, 80, 96, 128), batch=1000, reps=3, block=1):
+    """Where the low-rank path stops paying: mGradNet-C at fixed ``d``, embedding width r around d."""
+    out(f"## Crossover: mGradNet-C at d = {d}, embedding width r around d (batch {batch})")
+    out()
+    out(f"Same timing as the sweep ({reps} blocks of {block} steps, paths alternating, medians). "
+        "`logdet_path='auto'` takes the low-rank path when r <= d.")
+    out()
+    out("| r | r / d | full ms/step | low-rank ms/step | full / low-rank |")
+    out("|---|---|---|---|---|")
+    for r in widths:
+        SWEEP_NETS["_x"] = (f"mGradNet-C (embed {r})", lambda dd, r=r: gn.MGradNetC(dd, embed_dim=r))
+        try:
+            t = sweep_times("_x", d, batch, reps, block, device)
+        finally:
+            del SWEEP_NETS["_x"]
+        tf, tl = t["full"][0], t["low_rank"][0]
+        out(f"| {r} | {r / d:.2f} | {1e3 * tf:,.1f} | {1e3 * tl:,.1f} | {tf / tl:.2f}x |")
+    out()
+
+
 def _sweep_fit(out, device, nets, batch, fit_steps, fit_dim):
-    out(f"### gn.fit at d = {fit_dim} ({fit_steps} steps, batch {batch}, lr 1e-3, otherwise defaults: "
+    out(f"### gn.fit at d = {fit_dim} ({fit_steps} steps, batch {batch}, lr 1e-4, otherwise defaults: "
         "logdet_path='auto', warm start, clipping)")
     out()
-    out("lr 1e-3 because a 20-step run has no warm-up (it is 2 % of the steps) and the default 1e-2 at once "
-        "jumps away from the warm start before coming back.")
+    out("lr 1e-4: a run this short has no warm-up (2 % of the steps), and at d = 512 Adam's first steps move "
+        "each of the d² entries of L by about lr, which at the default 1e-2 (or 1e-3) throws the map far from "
+        "its warm start before it comes back.")
     out()
     out("| net | path taken | wall s (set-up excluded) | s/step | first loss | last loss |")
     out("|---|---|---|---|---|---|")
@@ -410,7 +431,7 @@ def _sweep_fit(out, device, nets, batch, fit_steps, fit_dim):
         model = SWEEP_NETS[net][1](fit_dim)
         path = "low-rank" if model.uses_low_rank_logdet() else "full"
         fr = gn.fit(model, problem.source, problem.target, steps=fit_steps, batch_size=batch, device=device,
-                    seed=0, progress=False, lr=1e-3, warm_start_samples=5000)
+                    seed=0, progress=False, lr=1e-4, warm_start_samples=5000)
         out(f"| {SWEEP_NETS[net][0]} | {path} | {fr.wall_time:.1f} | {fr.time_per_step:.2f} | "
             f"{fr.losses[0]:.3f} | {fr.losses[-1]:.3f} |")
     out()
@@ -441,6 +462,8 @@ def main(argv=None):
     ap.add_argument("--sweep-dims", default=None, help="dims for --sweep (default 16,32,64,128,256,512)")
     ap.add_argument("--sweep-nets", default="C,M", help="nets for --sweep: C (mGradNet-C), M (mGradNet-M)")
     ap.add_argument("--fit-steps", type=int, default=20, help="--sweep: gn.fit steps at the largest dim (0: skip)")
+    ap.add_argument("--crossover", action="store_true",
+                    help="run only the crossover table: mGradNet-C at d = 64 with r = 32 ... 128, both paths")
     ap.add_argument("--fit-only", action="store_true", help="--sweep: only the gn.fit run at the largest dim")
     ap.add_argument("--no-memory", action="store_true", help="--sweep on a CPU: skip the memory subprocesses")
     ap.add_argument("--mem-probe", default=None, help=argparse.SUPPRESS)  # internal: one memory cell
@@ -464,6 +487,12 @@ def main(argv=None):
     skip = set(args.skip.split(","))
 
     out = Report()
+    if args.crossover:
+        out.header("Crossover of the two log det J paths", "benchmarks/train_step.py", argv, args.device)
+        out()
+        crossover(out, args.device, reps=args.reps or (1 if args.quick else 3), block=args.block or 1)
+        out.write(args.out)
+        return
     if args.sweep:
         dims = [int(x) for x in (args.sweep_dims or ",".join(map(str, SWEEP_DIMS))).split(",") if x]
         out.header("Dimension sweep: log det J without a d×d factorisation per sample", "benchmarks/train_step.py",

@@ -59,7 +59,8 @@ def logdet_spd(J):
 
 
 _SYM_INDEX = {}
-_LOW_RANK_MAX_RATIO = 1.0  # logdet_path="auto": low-rank path when r <= ratio * d (measured crossover, see below)
+# logdet_path="auto": the low-rank path when r <= ratio·d (crossover: benchmarks/train_step.py --crossover)
+_LOW_RANK_MAX_RATIO = 1.0
 _LOGDET_PATHS = ("auto", "full", "low_rank")
 _BLOCKDIAG_MAX = 64  # MGradNetM fast path: largest K·d for the block-diagonal trick (CPU: on par with bmm at K·d=64)
 
