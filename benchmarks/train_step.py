@@ -18,6 +18,15 @@ How the two are timed (same sizes, same batch, same device, same process):
 
 Sections: (1) the two paper configs at batch 1000; (2) throughput and peak
 memory at large batches; (3) time to accuracy on Gaussian problems.
+
+    python benchmarks/train_step.py --sweep --threads 1   # only the dimension sweep (4)
+
+(4) ``--sweep``: the two ``log det J`` paths of the mGradNets side by side, d = 16 … 512,
+batch 1000, default widths: the *full* path (build J, one d×d Cholesky per sample) and the
+*low-rank* path (matrix determinant lemma, one r×r LU per sample). A training step here is
+``monge_ampere_residual`` -> mean |r| -> backward -> Adam step on a Wishart Gaussian problem;
+the two paths alternate in blocks in one process. Peak memory: CUDA max_memory_allocated, or
+on a CPU the growth of the peak RSS during one step in a fresh subprocess per cell.
 """
 from __future__ import annotations
 
@@ -26,6 +35,7 @@ import copy
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -192,6 +202,241 @@ def time_to_accuracy(dim, device, steps=1000, every=25, seed=0, ablation=True):
     return rows
 
 
+# -- dimension sweep: full vs low-rank log det -------------------------------------------------------
+
+SWEEP_DIMS = (16, 32, 64, 128, 256, 512)
+SWEEP_NETS = {
+    "C": ("mGradNet-C (embed 64)", lambda d: gn.MGradNetC(d)),
+    "M": ("mGradNet-M (8x32)", lambda d: gn.MGradNetM(d)),
+}
+SWEEP_PATHS = ("full", "low_rank")
+
+
+def _sweep_setup(net, d, device, seed=0, warm=True):
+    """The problem and one warm-started model (Adam included) per log det path, same weights."""
+    dev = torch.device(device)
+    problem = gn.wishart_gaussian_problem(d, seed=seed)
+    src, tgt = problem.source.to(dev), problem.target.to(dev)
+    torch.manual_seed(seed)
+    base = SWEEP_NETS[net][1](d).to(dev)
+    if warm:
+        g = torch.Generator(device=dev).manual_seed(seed)
+        n_ws = max(4 * d, 2000)
+        base.warm_start(src.sample(n_ws, generator=g), tgt.sample(n_ws, generator=g))
+    runs = {}
+    for path in SWEEP_PATHS:
+        model = copy.deepcopy(base)
+        model.logdet_path = path
+        runs[path] = (model, torch.optim.Adam(model.parameters(), lr=1e-3))
+    return src, tgt, base, runs
+
+
+def _sweep_step(model, opt, x, log_p, src, tgt):
+    loss = gn.monge_ampere_residual(model, x, src, tgt, log_p=log_p).abs().mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+def sweep_times(net, d, batch, reps, block, device, seed=0, budget_s=60.0, slow_s=30.0):
+    """Median seconds per training step of each log det path, the paths alternating in blocks.
+
+    A path whose first (warm-up, dropped) step says ``reps * block`` steps would take more than
+    ``budget_s`` gets blocks of one step and fewer of them (at least 2); one whose warm-up step
+    alone takes more than ``slow_s`` is measured by that step only. Returns ``{path: (median,
+    number of timed steps, peak CUDA bytes or None)}``.
+    """
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+    src, tgt, _, runs = _sweep_setup(net, d, device, seed)
+    g = torch.Generator(device=dev).manual_seed(seed + 1)
+    plan = {path: (reps, block) for path in SWEEP_PATHS}
+    times = {path: [] for path in SWEEP_PATHS}
+    peaks = {path: 0 for path in SWEEP_PATHS}
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
+    for rep in range(reps + 1):
+        x = src.sample(batch, generator=g)
+        lp = src.log_prob(x)
+        for path in SWEEP_PATHS:
+            n_rep, n_blk = plan[path]
+            if rep > n_rep:
+                continue
+            model, opt = runs[path]
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
+            sync()
+            t = time.perf_counter()
+            for _ in range(1 if rep == 0 else n_blk):
+                _sweep_step(model, opt, x, lp, src, tgt)
+            sync()
+            dt = time.perf_counter() - t
+            if rep == 0:  # warm-up step: dropped, but it sizes the plan
+                if dt > slow_s:  # too slow to repeat: this step is the measurement
+                    plan[path] = (0, 1)
+                    times[path].append(dt)
+                elif dt * reps * block > budget_s:
+                    plan[path] = (max(2, min(reps, int(budget_s / dt))), 1)
+            else:
+                times[path].append(dt / n_blk)
+            if cuda:
+                peaks[path] = max(peaks[path], torch.cuda.max_memory_allocated())
+    return {path: (statistics.median(times[path]), len(times[path]) * plan[path][1],
+                   peaks[path] if cuda else None) for path in SWEEP_PATHS}
+
+
+def _proc_status_kb(field):
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
+
+
+def mem_probe(spec):
+    """``net:d:path:batch``: peak RSS growth (MB) during one training step, printed (run in a fresh process).
+
+    Linux: the high-water mark VmHWM is reset to the current RSS (``/proc/self/clear_refs``) after
+    set-up, so the import's own peak does not hide the step's; elsewhere ru_maxrss growth.
+    """
+    net, d, path, batch = spec.split(":")
+    d, batch = int(d), int(batch)
+    src, tgt, _, runs = _sweep_setup(net, d, "cpu", warm=False)  # weights do not change the memory
+    model, opt = runs[path]
+    g = torch.Generator().manual_seed(1)
+    x = src.sample(batch, generator=g)
+    lp = src.log_prob(x)
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        before = _proc_status_kb("VmRSS")
+        _sweep_step(model, opt, x, lp, src, tgt)
+        print((_proc_status_kb("VmHWM") - before) / 1024)
+    except OSError:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        _sweep_step(model, opt, x, lp, src, tgt)
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+
+
+def _cpu_peak_mb(net, d, path, batch, threads):
+    cmd = [sys.executable, os.path.abspath(__file__), "--mem-probe", f"{net}:{d}:{path}:{batch}"]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        return float(out.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):  # the probe failed (e.g. out of memory): say so in the table
+        return float("nan")
+
+
+def dimension_sweep(out, device, dims=SWEEP_DIMS, nets=("C", "M"), batch=1000, reps=5, block=2, threads=None,
+                    fit_steps=20, fit_dim=None, memory=True, table=True):
+    fit_dim = fit_dim or max(dims)
+    cuda = str(device).startswith("cuda")
+    res = {}
+    if table:
+        res = _sweep_table(out, cuda, device, dims, nets, batch, reps, block, threads, memory)
+    if fit_steps:
+        _sweep_fit(out, device, nets, batch, fit_steps, fit_dim)
+    return res
+
+
+def _sweep_table(out, cuda, device, dims, nets, batch, reps, block, threads, memory):
+    out("## Dimension sweep: log det J, full path vs low-rank path")
+    out()
+    out(f"Batch {batch}, default widths, a training step = residual -> mean |r| -> backward -> Adam. *full*: build "
+        "J (n×d×d) and a d×d Cholesky per sample; *low-rank*: log det A (one d×d Cholesky per step) + an r×r LU "
+        "of I + H(x) E A⁻¹ Eᵀ per sample (r = embedding rows: 64 for mGradNet-C, 8·32 = 256 for mGradNet-M). "
+        f"The two paths alternate: {reps} blocks of {block} steps after one dropped warm-up step (a path whose "
+        "warm-up step says it would need more than 60 s gets fewer, single-step blocks, and one whose warm-up step "
+        "alone takes more than 30 s is measured by that step: see *steps timed*). "
+        "*auto* is what `logdet_path='auto'` (the default, used by `gn.fit`) picks.")
+    out()
+    mem = ("peak CUDA memory (torch.cuda.max_memory_allocated) during the path's blocks" if cuda else
+           "growth of the peak RSS over one training step (the first: it also allocates Adam's state) in a "
+           "fresh subprocess per cell: the high-water mark VmHWM, reset to the current RSS after set-up through "
+           "/proc/self/clear_refs, minus that RSS. It counts pages touched, so it is coarse (a few MB) for "
+           "small cells")
+    out(f"Memory: {mem}.")
+    out()
+    out("| net | d | r | auto | full ms/step | low-rank ms/step | full / low-rank | steps timed (full, low-rank) "
+        "| full peak MB | low-rank peak MB |")
+    out("|---|---|---|---|---|---|---|---|---|---|")
+    res = {}
+    for net in nets:
+        label = SWEEP_NETS[net][0]
+        for d in dims:
+            try:
+                t = sweep_times(net, d, batch, reps, block, device)
+            except Exception as exc:
+                out(f"| {label} | {d} | failed: {type(exc).__name__}: {str(exc)[:80]} | | | | | | | |")
+                continue
+            probe = SWEEP_NETS[net][1](d)
+            r, auto = probe.low_rank_width(), "low-rank" if probe.uses_low_rank_logdet() else "full"
+            if cuda:
+                mems = [t[p][2] / 2**20 for p in SWEEP_PATHS]
+            elif memory:
+                mems = [_cpu_peak_mb(net, d, p, batch, threads) for p in SWEEP_PATHS]
+            else:
+                mems = [float("nan")] * 2
+            res[net, d] = dict(t=t, r=r, auto=auto)
+            tf, tl = t["full"][0], t["low_rank"][0]
+            out(f"| {label} | {d} | {r} | {auto} | {1e3 * tf:,.1f} | {1e3 * tl:,.1f} | {tf / tl:.2f}x | "
+                f"{t['full'][1]}, {t['low_rank'][1]} | {mems[0]:,.0f} | {mems[1]:,.0f} |")
+    out()
+    for net in nets:
+        if (net, 64) in res and (net, 256) in res:
+            a = res[net, 256]["t"]["low_rank"][0] / res[net, 64]["t"]["low_rank"][0]
+            f = res[net, 256]["t"]["full"][0] / res[net, 64]["t"]["full"][0]
+            out(f"- {SWEEP_NETS[net][0]}: step time at d = 256 / at d = 64: low-rank path **{a:.2f}x**, "
+                f"full path {f:.2f}x")
+    out()
+    return res
+
+
+def crossover(out, device, d=64, widths=(32, 48, 64, 80, 96, 128), batch=1000, reps=3, block=1):
+    """Where the low-rank path stops paying: mGradNet-C at fixed ``d``, embedding width r around d."""
+    out(f"## Crossover: mGradNet-C at d = {d}, embedding width r around d (batch {batch})")
+    out()
+    out(f"Same timing as the sweep ({reps} blocks of {block} steps, paths alternating, medians). "
+        "`logdet_path='auto'` takes the low-rank path when r <= d.")
+    out()
+    out("| r | r / d | full ms/step | low-rank ms/step | full / low-rank |")
+    out("|---|---|---|---|---|")
+    for r in widths:
+        SWEEP_NETS["_x"] = (f"mGradNet-C (embed {r})", lambda dd, r=r: gn.MGradNetC(dd, embed_dim=r))
+        try:
+            t = sweep_times("_x", d, batch, reps, block, device)
+        finally:
+            del SWEEP_NETS["_x"]
+        tf, tl = t["full"][0], t["low_rank"][0]
+        out(f"| {r} | {r / d:.2f} | {1e3 * tf:,.1f} | {1e3 * tl:,.1f} | {tf / tl:.2f}x |")
+    out()
+
+
+def _sweep_fit(out, device, nets, batch, fit_steps, fit_dim):
+    out(f"### gn.fit at d = {fit_dim} ({fit_steps} steps, batch {batch}, lr 1e-4, otherwise defaults: "
+        "logdet_path='auto', warm start, clipping)")
+    out()
+    out("lr 1e-4: a run this short has no warm-up (2 % of the steps), and at d = 512 Adam's first steps move "
+        "each of the d² entries of L by about lr, which at the default 1e-2 (or 1e-3) throws the map far from "
+        "its warm start before it comes back.")
+    out()
+    out("| net | path taken | wall s (set-up excluded) | s/step | first loss | last loss |")
+    out("|---|---|---|---|---|---|")
+    for net in nets:
+        problem = gn.wishart_gaussian_problem(fit_dim)
+        torch.manual_seed(0)
+        model = SWEEP_NETS[net][1](fit_dim)
+        path = "low-rank" if model.uses_low_rank_logdet() else "full"
+        fr = gn.fit(model, problem.source, problem.target, steps=fit_steps, batch_size=batch, device=device,
+                    seed=0, progress=False, lr=1e-4, warm_start_samples=5000)
+        out(f"| {SWEEP_NETS[net][0]} | {path} | {fr.wall_time:.1f} | {fr.time_per_step:.2f} | "
+            f"{fr.losses[0]:.3f} | {fr.losses[-1]:.3f} |")
+    out()
+
+
 # -- main ----------------------------------------------------------------------------------------
 
 def main(argv=None):
@@ -212,9 +457,22 @@ def main(argv=None):
     ap.add_argument("--no-paper-code", action="store_true",
                     help="skip the faithful public-code baseline (PaperCodeLoop) in the main section")
     ap.add_argument("--out", default=None, help="also write the tables as Markdown to this file")
+    ap.add_argument("--sweep", action="store_true",
+                    help="run only the dimension sweep: full vs low-rank log det J, d = 16 ... 512")
+    ap.add_argument("--sweep-dims", default=None, help="dims for --sweep (default 16,32,64,128,256,512)")
+    ap.add_argument("--sweep-nets", default="C,M", help="nets for --sweep: C (mGradNet-C), M (mGradNet-M)")
+    ap.add_argument("--fit-steps", type=int, default=20, help="--sweep: gn.fit steps at the largest dim (0: skip)")
+    ap.add_argument("--crossover", action="store_true",
+                    help="run only the crossover table: mGradNet-C at d = 64 with r = 32 ... 128, both paths")
+    ap.add_argument("--fit-only", action="store_true", help="--sweep: only the gn.fit run at the largest dim")
+    ap.add_argument("--no-memory", action="store_true", help="--sweep on a CPU: skip the memory subprocesses")
+    ap.add_argument("--mem-probe", default=None, help=argparse.SUPPRESS)  # internal: one memory cell
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.mem_probe:
+        mem_probe(args.mem_probe)
+        return
     cuda = args.device == "cuda"
     if cuda and not torch.cuda.is_available():
         sys.exit("--device cuda but CUDA is not available")
@@ -229,6 +487,23 @@ def main(argv=None):
     skip = set(args.skip.split(","))
 
     out = Report()
+    if args.crossover:
+        out.header("Crossover of the two log det J paths", "benchmarks/train_step.py", argv, args.device)
+        out()
+        crossover(out, args.device, reps=args.reps or (1 if args.quick else 3), block=args.block or 1)
+        out.write(args.out)
+        return
+    if args.sweep:
+        dims = [int(x) for x in (args.sweep_dims or ",".join(map(str, SWEEP_DIMS))).split(",") if x]
+        out.header("Dimension sweep: log det J without a d×d factorisation per sample", "benchmarks/train_step.py",
+                   argv, args.device)
+        out()
+        dimension_sweep(out, args.device, dims=dims, nets=[n for n in args.sweep_nets.split(",") if n],
+                        reps=args.reps or (2 if args.quick else 5), block=args.block or (1 if args.quick else 2),
+                        threads=args.threads, fit_steps=args.fit_steps, fit_dim=max(dims),
+                        memory=not args.no_memory, table=not args.fit_only)
+        out.write(args.out)
+        return
     out.header("Training step: gn.fit vs the paper's recipe", "benchmarks/train_step.py", argv, args.device)
     out(f"- densities: gauss config = {gaussian_pair()[2]}; morph config = {morph_pair()[2]}")
     out(f"- timing: {reps} blocks of {block} steps each, fit and recipe alternating, medians; "

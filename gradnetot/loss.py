@@ -133,10 +133,18 @@ def _logdet(model, J):
     return torch.linalg.slogdet(J)[1]
 
 
+def _map_and_logdet(model, x):
+    """``(T(x), log det J_T(x))``: mGradNets pick their cheaper exact path (``forward_and_logdet``:
+    the matrix determinant lemma when the embedding is narrower than ``d``), anything else builds ``J``."""
+    if hasattr(model, "_fused_logdet"):
+        return model._fused_logdet(x)
+    T, J = map_and_jacobian(model, x)
+    return T, _logdet(model, J)
+
+
 def _residual(model, x, log_p, target):
     """The one implementation of the residual (``fit``'s training step calls it too)."""
-    T, J = map_and_jacobian(model, x)
-    ld = _logdet(model, J)
+    T, ld = _map_and_logdet(model, x)
     return ld - log_p.to(ld) + log_prob_of(target, T).to(ld)
 
 

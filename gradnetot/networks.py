@@ -12,6 +12,14 @@ optional strongly convex term (``strongly_convex=True``, the default). It
 makes ``J ⪰ ε I`` full rank in every dimension, which the paper's narrow nets
 (rank ``J ≤`` width) cannot be.
 
+``log det J`` has two paths (:meth:`MonotoneGradientNet.forward_and_logdet`).
+Both nets have ``J = A + Eᵀ H(x) E`` with ``A = L Lᵀ + ε I`` shared by the batch,
+``E`` the ``r × d`` embedding and ``H(x) ⪰ 0`` an ``r × r`` matrix (diagonal for
+mGradNet-C, block diagonal for mGradNet-M). The *full* path builds ``J`` and
+factorises it per sample (``O(d³)``); the *low-rank* path uses the matrix
+determinant lemma, ``log det J = log det A + log det(I_r + H(x) E A⁻¹ Eᵀ)``: one
+``d × d`` Cholesky per step and an ``r × r`` LU per sample.
+
 Both nets work on a pre-whitened input ``P (x - m)``: ``P`` and ``m`` are fixed
 buffers (identity and zero until :meth:`warm_start` sets them from data), so
 Adam sees well-scaled weights whatever the scale of the problem.
@@ -74,6 +82,9 @@ def logdet_spd(J):
 
 
 _SYM_INDEX = {}
+# logdet_path="auto": the low-rank path when r <= ratio·d (crossover: benchmarks/train_step.py --crossover)
+_LOW_RANK_MAX_RATIO = 1.0
+_LOGDET_PATHS = ("auto", "full", "low_rank")
 _BLOCKDIAG_MAX = 64  # MGradNetM fast path: largest K·d for the block-diagonal trick (CPU: on par with bmm at K·d=64)
 
 
@@ -136,6 +147,7 @@ class MonotoneGradientNet(nn.Module):
         # set by warm_start(); gn.fit(warm_start="auto") does not warm-start a model twice
         self.register_buffer("warm_started", torch.tensor(False))
         self.bias_out = nn.Parameter(torch.zeros(dim))
+        self.logdet_path = "auto"  # "auto" | "full" | "low_rank": see uses_low_rank_logdet()
         if self.strongly_convex:
             self.quad = nn.Parameter(0.1 * torch.eye(dim))  # L; the PSD term is L Lᵀ + εI
 
@@ -205,6 +217,67 @@ class MonotoneGradientNet(nn.Module):
             T = T + x @ A
             J = J + A
         return T, J
+
+    # -- log det J without a d×d factorisation per sample -------------------
+    def low_rank_width(self):
+        """``r``: the number of embedding rows, which bounds the rank of ``J - A``."""
+        return self._embedding().shape[0]
+
+    def uses_low_rank_logdet(self):
+        """Whether :meth:`forward_and_logdet` (and so the training loss) takes the low-rank path.
+
+        Set ``model.logdet_path`` to ``"full"`` (build ``J``, one ``d×d`` Cholesky per
+        sample), ``"low_rank"`` (matrix determinant lemma, one ``r×r`` LU per sample) or
+        ``"auto"`` (the default): low-rank when the net has an invertible ``A``
+        (``strongly_convex=True`` with ``eps > 0``) and ``r <= d``, where it was measured
+        to be at least as fast as the full path (``benchmarks/train_step.py --sweep``).
+        """
+        path = getattr(self, "logdet_path", "auto")
+        if path not in _LOGDET_PATHS:
+            raise ValueError(f"logdet_path must be one of {_LOGDET_PATHS}, got {path!r}")
+        if path == "full":
+            return False
+        possible = self.strongly_convex and self.eps > 0 and type(self)._low_rank_terms \
+            is not MonotoneGradientNet._low_rank_terms
+        if path == "low_rank":
+            if not possible:
+                raise ValueError("logdet_path='low_rank' needs strongly_convex=True with eps > 0 (an invertible "
+                                 "A = L Lᵀ + εI); use 'auto' or 'full'")
+            return True
+        return possible and self.low_rank_width() <= _LOW_RANK_MAX_RATIO * self.dim
+
+    def forward_and_logdet(self, x):
+        """``(T(x), log det J(x))``, by the cheaper of two exact paths (see :meth:`uses_low_rank_logdet`).
+
+        Like :func:`logdet_spd`, a matrix that is not positive definite gives NaN.
+        """
+        return self._fused_logdet(self._check(x))
+
+    def _low_rank_terms(self, x, B):
+        """Subclasses: ``(T_nl(x) + bias, H(x) B)`` with ``B = E A⁻¹ Eᵀ`` (r×r), ``H B`` of shape (n, r, r)."""
+        raise NotImplementedError
+
+    def _fused_logdet(self, x):
+        # unchecked, no host sync: the training loss goes through here
+        if not self.uses_low_rank_logdet():
+            T, J = self._fused(x)
+            return T, logdet_spd(J)
+        # J = A + Eᵀ H E with A SPD: det J = det A · det(I_d + A⁻¹ Eᵀ H E) = det A · det(I_r + H E A⁻¹ Eᵀ)
+        # (Sylvester). H ⪰ 0 may have zero entries (saturated sigmoids, underflowed softmax), so no H^{1/2}:
+        # I + H B is not symmetric, but its eigenvalues are those of I + H^{1/2} B H^{1/2} (all >= 1),
+        # and its LU needs no square root, so the gradient stays finite where H has zeros.
+        A = self.quadratic_matrix()
+        LA, info = torch.linalg.cholesky_ex(A)
+        E = self._embedding() @ self.in_precond  # (r, d) embedding in x coordinates
+        F = torch.linalg.solve_triangular(LA, E.T, upper=False)  # L_A⁻¹ Eᵀ, (d, r)
+        B = F.T @ F  # E A⁻¹ Eᵀ, once per step
+        T, HB = self._low_rank_terms(x, B)
+        T = T + x @ A
+        eye = torch.eye(B.shape[0], device=B.device, dtype=B.dtype)
+        sign, logabs = torch.linalg.slogdet(HB + eye)
+        out = 2.0 * torch.log(torch.diagonal(LA)).sum() + logabs
+        ok = (sign > 0) & (info == 0)
+        return T, torch.where(ok, out, torch.full_like(out, float("nan")))
 
     def jacobian(self, x):
         """Closed-form Jacobian ``J(x) = ∇²u(x)``, shape ``(n, d, d)``, symmetric PSD."""
@@ -314,6 +387,11 @@ class MGradNetC(MonotoneGradientNet):
         gvec = alpha * d2h if need_jac else None
         return u, grad_z, gvec, None
 
+    def _low_rank_terms(self, x, B):
+        # H = diag(α ⊙ h_L''(s)): H B scales the rows of B
+        _, gz, gvec, _ = self._nonlinear(self._whiten(x), need_jac=True)
+        return gz @ self.in_precond + self.bias_out, gvec[:, :, None] * B
+
 
 class MGradNetM(MonotoneGradientNet):
     """Modular monotone gradient network (mGradNet-M).
@@ -359,21 +437,42 @@ class MGradNetM(MonotoneGradientNet):
             low = (ab.expand(p.shape[0], K), v)
         return u, grad_z, gvec, low
 
+    def _probs_x(self, x):
+        """``α, β``, the embedding ``We`` (K, m, d) in x coordinates, and the softmax ``p`` (n, K, m).
+
+        Whitening, β and b are folded into one small weight: logits = x Ŵᵀ + b̂ (one addmm).
+        """
+        K, m, d = self.num_modules, self.embed_dim, self.dim
+        beta = F.softplus(self.beta_raw)
+        alpha = F.softplus(self.alpha_raw)
+        We = (self.W.reshape(K * m, d) @ self.in_precond).reshape(K, m, d)
+        be = self.b - We @ self.in_shift  # (K, m)
+        logits = torch.addmm((beta[:, None] * be).reshape(-1), x,
+                             (beta[:, None, None] * We).reshape(K * m, d).T)
+        return alpha, beta, We, torch.softmax(logits.view(-1, K, m), dim=-1)
+
+    def _low_rank_terms(self, x, B):
+        # H = blockdiag_k α_k β_k (diag p_k − p_k p_kᵀ) ⪰ 0: the softmax's rank-K negative part
+        # −Σ α_k β_k v_k v_kᵀ (v_k = W_kᵀ p_k) is inside H, so I + H B keeps eigenvalues >= 1.
+        # Row block k of H B is α_k β_k p_k ⊙ (B_k − p_kᵀ B_k), with B_k the rows of B in block k.
+        K, m, d = self.num_modules, self.embed_dim, self.dim
+        alpha, beta, We, p = self._probs_x(x)
+        T = (alpha[:, None] * p).reshape(-1, K * m) @ We.reshape(K * m, d) + self.bias_out
+        Bk = B.view(K, m, K * m)
+        pB = torch.bmm(p.transpose(0, 1), Bk).transpose(0, 1)  # (n, K, r): p_kᵀ B_k
+        HB = ((alpha * beta)[:, None] * p)[..., None] * (Bk - pB[:, :, None, :])
+        return T, HB.reshape(-1, K * m, K * m)
+
     def _fused(self, x):
         # Fast training path (same closed forms as the generic ``_fused``, reorganised
         # so that only three ops touch the (n, K·m) activations in the forward pass):
-        #  * whitening, β and b are folded into one small weight: logits = x Ŵᵀ + b̂ (one addmm);
+        #  * whitening, β and b are folded into one small weight: logits = x Ŵᵀ + b̂ (one addmm, _probs_x);
         #  * T_nl, the diagonal part Σ αβ Wᵀ diag(p) W (unique entries) and the per-module
         #    vectors v_k = W_kᵀ p_k all come from ONE matmul of p against a column-stacked
         #    (K·m, d + d(d+1)/2 + K·d) matrix, so backward also touches p only once.
         K, m, d = self.num_modules, self.embed_dim, self.dim
-        beta = F.softplus(self.beta_raw)
-        alpha = F.softplus(self.alpha_raw)
-        We = (self.W.reshape(K * m, d) @ self.in_precond).reshape(K, m, d)  # embedding in x coords
-        be = self.b - We @ self.in_shift  # (K, m)
-        logits = torch.addmm((beta[:, None] * be).reshape(-1), x,
-                             (beta[:, None, None] * We).reshape(K * m, d).T)
-        p = torch.softmax(logits.view(-1, K, m), dim=-1).view(-1, K * m)
+        alpha, beta, We, p = self._probs_x(x)
+        p = p.view(-1, K * m)
         ab = alpha * beta
         nu = d * (d + 1) // 2
         cols = [(alpha[:, None, None] * We).reshape(K * m, d),                     # -> T_nl

@@ -75,3 +75,22 @@ def test_train_step_interleaving_times_all_paths():
     for t in (f, r, res.paper_code_med):
         assert 0 < t < 10
     assert peak is None  # CPU: no CUDA peak memory
+
+
+def test_dimension_sweep_times_both_logdet_paths(capsys):
+    from benchmarks._report import Report
+    from benchmarks.train_step import SWEEP_PATHS, dimension_sweep, mem_probe
+
+    out = Report()
+    lines = out.lines
+    res = dimension_sweep(out, "cpu", dims=(4, 80), nets=("C",), batch=16, reps=1, block=1,
+                          fit_steps=2, memory=False)
+    for d in (4, 80):
+        t = res["C", d]["t"]
+        assert set(t) == set(SWEEP_PATHS) and all(0 < t[p][0] < 10 and t[p][1] >= 1 for p in SWEEP_PATHS)
+    assert res["C", 4]["auto"] == "full" and res["C", 80]["auto"] == "low-rank"  # r = 64
+    assert any(line.startswith("| mGradNet-C (embed 64) | 80 | 64 | low-rank |") for line in lines)
+    assert any("gn.fit at d = 80" in line for line in lines)
+    capsys.readouterr()
+    mem_probe("C:4:low_rank:16")
+    assert float(capsys.readouterr().out.strip()) >= 0
