@@ -15,15 +15,18 @@ writes
 
 grade: every ``.ipynb`` (or otter export ``.zip``) in SUBMISSIONS is graded locally, without Docker,
 with ``otter run`` against the autograder bundle of its assignment (read from the notebook's
-metadata, otherwise from its file name), one submission per subprocess with a time limit. If that
-run times out or fails, the submission is graded question by question instead:
+metadata, otherwise from its file name), one submission per subprocess with a time limit (otter
+itself has none: a cell or a test that never ends would stop it). If that run times out or fails,
+the submission is graded again with the faults isolated:
 
-1. its cells are run once in a kernel with a per-cell time limit; a cell that runs past it or kills
-   the kernel is replaced by a ``raise`` (so it counts as an error, like any crashing cell);
-2. each question is then graded by ``otter run`` on its own, against a bundle holding only that
-   question's tests and without the notebook's ``grader.check`` cells, again with a time limit.
+1. its cells are run in a kernel one by one, with a per-cell time limit, then each question's tests
+   in a cell of their own; a notebook cell that runs past the limit or kills the kernel is replaced
+   by a ``raise`` (so it counts as a crashing cell, which otter grades as usual), and a question
+   whose tests do so scores 0, with the reason in the ``note`` column;
+2. the repaired notebook is graded by ``otter run`` on the remaining questions.
 
-A question whose own run still times out or fails scores 0, with the reason in the ``note`` column.
+Crashing cells (exceptions) need none of this: otter runs every cell with errors allowed, so the
+other questions are graded in the first run.
 The result is ``<out>/grades.csv``: one row per submission and question.
 """
 from __future__ import annotations
@@ -145,14 +148,19 @@ def build_one(md: Path, out: Path, run_tests: bool = True):
     print(f"{name}: student notebook {student_nb}, autograder {ag}")
 
 
-def build(src: Path, out: Path, names=None, run_tests=True):
+def build(src: Path, out: Path, names=None, run_tests=True, jobs=1):
     mds = sorted(src.glob("[0-9][0-9]_*.md"))
     if names:
         mds = [m for m in mds if m.stem in names or m.stem[:2] in names]
     if not mds:
         raise SystemExit(f"no assignments found in {src}")
-    for md in mds:
-        build_one(md, out, run_tests)
+    if jobs > 1:  # each otter assign is a subprocess writing to its own folders
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(jobs) as ex:
+            list(ex.map(lambda md: build_one(md, out, run_tests), mds))
+    else:
+        for md in mds:
+            build_one(md, out, run_tests)
     shutil.rmtree(out / "otter", ignore_errors=True)
 
 
@@ -243,87 +251,119 @@ def _notebook_of(submission: Path, tmp: Path) -> Path:
     return nbs[0]
 
 
-def neutralise_stuck_cells(nb_path: Path, out_path: Path, cell_timeout: float, max_rounds: int = 8) -> list[str]:
-    """Run the notebook cell by cell; replace cells that time out or kill the kernel by a raise.
+def _is_check_cell(cell):
+    return cell.cell_type == "code" and cell.source.lstrip().startswith("grader.check")
 
-    ``grader.check`` cells are dropped (grading runs the tests itself). Returns notes.
+
+def probe(nb_path: Path, autograder_zip: Path, questions: list[str], out_path: Path,
+          cell_timeout: float, locked_timeout: float = 600.0, max_rounds: int = 12):
+    """Run a submission cell by cell, then each question's tests in a cell of its own, with a
+    per-cell time limit, to find what hangs or kills the kernel.
+
+    A notebook cell that runs past ``cell_timeout`` or kills the kernel is replaced by a ``raise``
+    (it then counts as a crashing cell) and the run starts again. A question whose tests do so is
+    reported. ``grader.check`` cells are dropped: the grader runs the tests itself. Writes the
+    repaired notebook to ``out_path`` and returns ``({question: reason}, notes)``.
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(nb_path, as_version=4)
-    nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and c.source.lstrip().startswith("grader.check"))]
-    notes = []
+    nb.cells = [c for c in nb.cells if not _is_check_cell(c)]
+    n_own = len(nb.cells)
+    work = out_path.parent / "probe"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "tests").mkdir(parents=True)
+    with zipfile.ZipFile(autograder_zip) as z:
+        for q in questions:
+            (work / "tests" / f"{q}.py").write_bytes(z.read(f"tests/{q}.py"))
+    bad, notes = {}, []
+
+    def limit(cell):  # otter's own locked cells (setup, init) are not the student's: more time
+        return cell_timeout if cell.metadata.get("editable", True) else max(cell_timeout, locked_timeout)
+
     for _ in range(max_rounds):
+        pending = [q for q in questions if q not in bad]
+        trial = nbformat.v4.new_notebook(metadata=nb.metadata)
+        trial.cells = list(nb.cells) + [nbformat.v4.new_code_cell(f'grader.check("{q}")') for q in pending]
         current = {"index": None}
 
         def on_start(cell, cell_index, **_):
             current["index"] = cell_index
 
-        client = NotebookClient(nb, timeout=cell_timeout, allow_errors=True, kernel_name="python3",
-                                resources={"metadata": {"path": str(nb_path.parent)}},
-                                on_cell_execute=on_start)
+        client = NotebookClient(trial, timeout=cell_timeout, timeout_func=limit, allow_errors=True,
+                                kernel_name="python3", resources={"metadata": {"path": str(work)}},
+                                on_cell_start=on_start)
         try:
             client.execute()
             break
-        except (CellTimeoutError, DeadKernelError, TimeoutError) as exc:
+        except (CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as exc:
             i = current["index"]
+            why = "killed the kernel" if isinstance(exc, DeadKernelError) else f"ran longer than {cell_timeout:g} s"
             if i is None:
-                notes.append(f"kernel failed before any cell ran: {type(exc).__name__}")
+                notes.append(f"the kernel failed before any cell ran ({type(exc).__name__})")
+                bad.update({q: "the kernel failed" for q in pending})
                 break
-            why = "ran longer than %g s" % cell_timeout if not isinstance(exc, DeadKernelError) \
-                else "killed the kernel"
-            notes.append(f"cell {i} {why}")
-            nb.cells[i].source = f'raise RuntimeError("the grader skipped this cell: it {why}")'
-            nb.cells[i].outputs = []
-        finally:
-            try:
-                client._cleanup_kernel()  # nbclient >= 0.6; harmless when already stopped
-            except Exception:
-                pass
+            if i < n_own and not nb.cells[i].metadata.get("editable", True):
+                notes.append(f"otter's cell {i} {why}")
+                bad.update({q: f"otter's cell {i} {why}" for q in pending})
+                break
+            if i >= n_own:
+                bad[pending[i - n_own]] = f"its tests {why}"
+            else:
+                notes.append(f"cell {i} {why} and was skipped")
+                nb.cells[i] = nbformat.v4.new_code_cell(
+                    f'raise RuntimeError("the grader skipped this cell: it {why}")')
     for c in nb.cells:
         if c.cell_type == "code":
             c.outputs, c.execution_count = [], None
     nbformat.write(nb, out_path)
-    return notes
+    shutil.rmtree(work, ignore_errors=True)
+    return bad, notes
 
 
-def _single_question_zip(autograder_zip: Path, question: str, dest: Path):
+def _zip_without(autograder_zip: Path, drop: set[str], dest: Path):
     with zipfile.ZipFile(autograder_zip) as src, zipfile.ZipFile(dest, "w") as out:
         for item in src.infolist():
-            if item.filename.startswith("tests/") and item.filename != f"tests/{question}.py":
+            if item.filename.startswith("tests/") and Path(item.filename).stem in drop:
                 continue
             out.writestr(item, src.read(item.filename))
 
 
 def grade_submission(submission: Path, autograder_zip: Path, timeout: float, cell_timeout: float):
-    """Grade one submission: {question: (earned, possible, note)} and a general note."""
+    """Grade one submission: ``({question: (earned, possible, note)}, note)``."""
     possible = questions_of(autograder_zip)
     results, note = _otter_run(submission, autograder_zip, timeout)
     if results is not None:
         sc = _scores(results)
         return {q: (*sc.get(q, (0.0, pts)), "" if q in sc else "no result") for q, pts in possible.items()}, ""
-    # fallback: question by question
-    grades = {}
+    # fallback: find the cells and questions that hang or kill the kernel, grade the rest
     with tempfile.TemporaryDirectory(prefix="otter-fallback-") as tmp:
         tmp = Path(tmp)
         try:
             nb_path = _notebook_of(submission, tmp)
         except (ValueError, zipfile.BadZipFile) as exc:
             return {q: (0.0, pts, str(exc)) for q, pts in possible.items()}, note
-        safe = tmp / nb_path.name
-        notes = neutralise_stuck_cells(nb_path, safe, cell_timeout)
-        for q, pts in possible.items():
-            qzip = tmp / f"{q}.zip"
-            _single_question_zip(autograder_zip, q, qzip)
-            res, qnote = _otter_run(safe, qzip, timeout)
-            if res is None:
-                grades[q] = (0.0, pts, qnote)
-            else:
-                earned, maxp = _scores(res).get(q, (0.0, pts))
-                grades[q] = (earned, maxp, "graded on its own")
-    return grades, "; ".join([f"whole notebook: {note}", *notes])
+        safe_dir = tmp / "safe"
+        safe_dir.mkdir()
+        safe = safe_dir / nb_path.name
+        bad, notes = probe(nb_path, autograder_zip, list(possible), safe, cell_timeout, timeout)
+        grades = {q: (0.0, pts, reason) for q, (pts, reason) in
+                  ((q, (possible[q], r)) for q, r in bad.items())}
+        rest = [q for q in possible if q not in bad]
+        if rest:
+            zip_rest = tmp / "rest.zip"
+            _zip_without(autograder_zip, set(bad), zip_rest)
+            res, rnote = _otter_run(safe, zip_rest, timeout)
+            sc = _scores(res) if res is not None else {}
+            for q in rest:
+                if q in sc:
+                    grades[q] = (*sc[q], "")
+                else:
+                    grades[q] = (0.0, possible[q], rnote or "no result")
+    grades = {q: grades[q] for q in possible}
+    return grades, "; ".join([f"graded after a first run {note}", *notes])
 
 
 def grade(submissions: Path, out: Path, timeout: float, cell_timeout: float, jobs: int = 1):
@@ -383,6 +423,7 @@ def main(argv=None):
     b.add_argument("--out", type=Path, default=ROOT / "_build" / "assignments")
     b.add_argument("--no-run-tests", action="store_true",
                    help="skip otter's check that the solutions pass their tests")
+    b.add_argument("--jobs", type=int, default=1, help="assignments built at the same time")
     g = sub.add_parser("grade", help="grade every submission in a folder into grades.csv")
     g.add_argument("submissions", type=Path)
     g.add_argument("--out", type=Path, default=ROOT / "_build" / "assignments")
@@ -392,7 +433,7 @@ def main(argv=None):
     g.add_argument("--jobs", type=int, default=1, help="submissions graded at the same time")
     args = parser.parse_args(argv)
     if args.cmd == "build":
-        build(args.src, args.out, args.names, run_tests=not args.no_run_tests)
+        build(args.src, args.out, args.names, run_tests=not args.no_run_tests, jobs=args.jobs)
     else:
         if not args.submissions.is_dir():
             parser.error(f"SUBMISSIONS must be a folder, got {args.submissions}")
