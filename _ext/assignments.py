@@ -296,7 +296,8 @@ def probe(nb_path: Path, autograder_zip: Path, questions: list[str], out_path: P
                                 kernel_name="python3", resources={"metadata": {"path": str(work)}},
                                 on_cell_start=on_start)
         try:
-            client.execute()
+            # the kernel's own log (it complains when stopped in the middle of a cell) is noise here
+            client.execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             break
         except (CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as exc:
             i = current["index"]

@@ -35,7 +35,7 @@ _spec.loader.exec_module(tool)
 
 def _cells(md_text):
     """(kind, body) of each fenced cell of a MyST notebook: kind is 'code' or 'raw'."""
-    return [(m.group(1), m.group(2)) for m in
+    return [(m.group(1).split("-")[0], m.group(2)) for m in
             re.finditer(r"^```\{(code-cell|raw-cell)\}[^\n]*\n(.*?)^```\s*$", md_text, re.M | re.S)]
 
 
