@@ -32,6 +32,7 @@ The result is ``<out>/grades.csv``: one row per submission and question.
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import json
 import os
@@ -100,10 +101,14 @@ def finish_notebook(path: Path, public_tests: dict[str, str], name: str):
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    cells = [c for c in nb.cells if not _is_pip_cell(c)]
-    setup = nbformat.v4.new_code_cell(setup_cell_source(public_tests))
+    pip = [c for c in nb.cells if _is_pip_cell(c)]
+    if len(pip) != 1:
+        raise RuntimeError(f"{path.name}: expected otter's one Colab pip cell (runs_on: colab), found {len(pip)}")
+    # otter's cell runs `%pip install otter-grader` every time; ours installs only what is missing
+    setup = pip[0]
+    setup.source = setup_cell_source(public_tests)
     setup.metadata = {"deletable": False, "editable": False, "tags": ["assignment-setup"]}
-    cells.insert(0, setup)
+    cells = [setup] + [c for c in nb.cells if c is not setup]
     # otter leaves an empty markdown cell at the end
     while cells and cells[-1].cell_type == "markdown" and not cells[-1].source.strip():
         cells.pop()
@@ -270,6 +275,13 @@ def probe(nb_path: Path, autograder_zip: Path, questions: list[str], out_path: P
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(nb_path, as_version=4)
+    checks = [c for c in nb.cells if _is_check_cell(c)]
+    if not checks:
+        bad = {q: "the notebook has no grader.check cells (not an otter student notebook?)" for q in questions}
+        return bad, ["no grader.check cells"]
+    template = copy.deepcopy(checks[0])
+    template.metadata = {}
+    template.outputs, template.execution_count = [], None
     nb.cells = [c for c in nb.cells if not _is_check_cell(c)]
     n_own = len(nb.cells)
     work = out_path.parent / "probe"
@@ -285,8 +297,11 @@ def probe(nb_path: Path, autograder_zip: Path, questions: list[str], out_path: P
 
     for _ in range(max_rounds):
         pending = [q for q in questions if q not in bad]
-        trial = nbformat.v4.new_notebook(metadata=nb.metadata)
-        trial.cells = list(nb.cells) + [nbformat.v4.new_code_cell(f'grader.check("{q}")') for q in pending]
+        trial = copy.deepcopy(nb)
+        for q in pending:  # each question's tests in a cell of its own, after the notebook
+            cell = copy.deepcopy(template)
+            cell.source = f'grader.check("{q}")'
+            trial.cells.append(cell)
         current = {"index": None}
 
         def on_start(cell, cell_index, **_):
@@ -314,8 +329,7 @@ def probe(nb_path: Path, autograder_zip: Path, questions: list[str], out_path: P
                 bad[pending[i - n_own]] = f"its tests {why}"
             else:
                 notes.append(f"cell {i} {why} and was skipped")
-                nb.cells[i] = nbformat.v4.new_code_cell(
-                    f'raise RuntimeError("the grader skipped this cell: it {why}")')
+                nb.cells[i].source = f'raise RuntimeError("the grader skipped this cell: it {why}")'
     for c in nb.cells:
         if c.cell_type == "code":
             c.outputs, c.execution_count = [], None
