@@ -92,8 +92,9 @@ test-browser: $(STAMP)
 # instructor keeps (solutions, all tests, autograder.zip) to _build/assignments/autograder/NN_name/.
 # ASSIGN_FLAGS=--no-run-tests skips otter's check that every solution passes its tests.
 ASSIGN_FLAGS ?=
+ASSIGN_JOBS ?= 2
 assignment-notebooks: $(STAMP)
-	OMP_NUM_THREADS=1 $(PY) _ext/assignments.py build --out _build/assignments $(ASSIGN_FLAGS)
+	OMP_NUM_THREADS=1 $(PY) _ext/assignments.py build --out _build/assignments --jobs $(ASSIGN_JOBS) $(ASSIGN_FLAGS)
 
 # Grade every .ipynb / otter .zip in SUBMISSIONS locally (no Docker): one `otter run` per submission
 # in a subprocess limited to GRADE_TIMEOUT s; a submission that runs past it or crashes the grader is
