@@ -1,4 +1,4 @@
-"""Chapter 1 checks: the radial disk -> Gaussian map."""
+"""Chapter 1 checks: the radial disk -> Gaussian map, and where two straight paths meet."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import torch
 
 from ._base import fail
 
-__all__ = ["check_disk_to_gaussian_map"]
+__all__ = ["check_disk_to_gaussian_map", "path_meeting", "check_path_meeting"]
 
 
 def check_disk_to_gaussian_map(my_map, radius=1.0, std=0.5, n=2000, rtol=1e-3):
@@ -57,3 +57,72 @@ def check_disk_to_gaussian_map(my_map, radius=1.0, std=0.5, n=2000, rtol=1e-3):
     worst = int((y - ref).norm(dim=1).argmax())
     fail(f"the new radius is wrong: at |x| = {float(nx[worst]):.3f} you give {float(ny[worst]):.4f}, expected "
          f"{float(ref[worst].norm()):.4f}. Equate the CDFs of the radius: r²/R² = 1 - exp(-ρ²/(2σ²))")
+
+
+def path_meeting(x0, y0, x1, y1):
+    """Where the segments ``x0 -> y0`` and ``x1 -> y1`` in the plane meet.
+
+    Returns ``(s, t)`` with ``x0 + s (y0 - x0) = x1 + t (y1 - x1)`` and ``s, t`` in ``[0, 1]``: the
+    first particle passes the meeting point at time ``s``, the second at time ``t``. Returns ``None``
+    when the segments do not meet or are parallel. The package's reference answer.
+    """
+    pts = [torch.as_tensor(v, dtype=torch.float64).reshape(-1) for v in (x0, y0, x1, y1)]
+    if any(v.shape != (2,) for v in pts):
+        raise ValueError("x0, y0, x1, y1 must be points in the plane (two coordinates each)")
+    x0, y0, x1, y1 = pts
+    M = torch.stack([y0 - x0, -(y1 - x1)], 1)
+    det = float(torch.linalg.det(M))
+    scale = float((y0 - x0).norm() * (y1 - x1).norm())
+    if scale == 0 or abs(det) <= 1e-12 * scale:
+        return None
+    s, t = (float(v) for v in torch.linalg.solve(M, x1 - x0))
+    tol = 1e-12
+    if -tol <= s <= 1 + tol and -tol <= t <= 1 + tol:
+        return min(max(s, 0.0), 1.0), min(max(t, 0.0), 1.0)
+    return None
+
+
+_MEETING_CASES = [
+    # (x0, y0, x1, y1): crossing at different times, parallel, lines meeting outside the segments,
+    # a crossing at the same time, and one touching at an end point
+    ((0.0, 0.0), (4.0, 0.0), (2.0, 1.0), (5.0, -1.0)),
+    ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)),
+    ((0.0, 0.0), (1.0, 0.0), (3.0, 1.0), (3.0, -1.0)),
+    ((-1.0, -1.0), (1.0, 1.0), (-1.0, 1.0), (1.0, -1.0)),
+    ((0.0, 0.0), (2.0, 2.0), (2.0, 0.0), (1.0, 1.0)),
+    ((1.0, 2.0), (3.0, 0.5), (0.0, 0.0), (0.5, 3.0)),
+]
+
+
+def check_path_meeting(my_meeting):
+    """Check ``my_meeting(x0, y0, x1, y1)``: ``(s, t)`` where two straight paths meet, or ``None``.
+
+    The cases include two paths that cross at different times, parallel paths, and lines that meet
+    outside the segments. Returns True or raises :class:`~gradnetot.exercises.ExerciseCheckError`.
+    """
+    if not callable(my_meeting):
+        fail(f"my_meeting must be a function of four points, got {type(my_meeting).__name__}")
+    for x0, y0, x1, y1 in _MEETING_CASES:
+        want = path_meeting(x0, y0, x1, y1)
+        try:
+            got = my_meeting(torch.tensor(x0), torch.tensor(y0), torch.tensor(x1), torch.tensor(y1))
+        except Exception as exc:  # report the student's error in words
+            fail(f"my_meeting{(x0, y0, x1, y1)} raised {type(exc).__name__}: {exc}")
+        case = f"for the paths {x0} -> {y0} and {x1} -> {y1}"
+        if want is None:
+            if got is not None:
+                fail(f"{case} you return {got}, but the segments do not meet: check that both times lie in "
+                     "[0, 1] (the lines may meet outside the segments) and that parallel paths give None")
+            continue
+        if got is None:
+            fail(f"{case} the segments meet (at times {want[0]:.4g} and {want[1]:.4g}), but you return None")
+        try:
+            s, t = (float(v) for v in got)
+        except (TypeError, ValueError):
+            fail(f"{case} return a pair (s, t) of times, got {got!r}")
+        if abs(s - want[0]) > 1e-6 or abs(t - want[1]) > 1e-6:
+            if abs(s - want[1]) <= 1e-6 and abs(t - want[0]) <= 1e-6:
+                fail(f"{case} the two times are swapped: s belongs to the first path x0 -> y0")
+            fail(f"{case} expected times ({want[0]:.4g}, {want[1]:.4g}), got ({s:.4g}, {t:.4g}); "
+                 "solve x0 + s (y0 - x0) = x1 + t (y1 - x1) for (s, t)")
+    return True
