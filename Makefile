@@ -4,7 +4,9 @@
 #   make book-fast    GRADNETOT_FAST=1 book -> _build_fast/_build/html (its own cache under _build_fast/)
 #   make test         pytest tests/ + nbval over chapters/, with GRADNETOT_FAST=1
 #   make test-browser Playwright/Chromium checks of the built book (run `make book` first)
-#   make assignments  student edition, solutions hidden -> _build/student/_build/html
+#   make assignments  graded assignments (otter) -> _build/assignments/{student,autograder}
+#                     and the student edition of the book, solutions hidden -> _build/student/_build/html
+#   make grade SUBMISSIONS=dir   grade the notebooks in dir -> _build/assignments/grades.csv
 #   make benchmarks   run the scripts in benchmarks/
 #   make sync         re-pair every chapter: chapters/NN_name.md <-> chapters/NN_name.ipynb (jupytext)
 #   make lab          JupyterLab on chapters/ from .venv; the .md chapters open as notebooks
@@ -33,10 +35,10 @@ endif
 # Where `make book` in the current mode writes its HTML (the browser test reads it).
 BOOK_HTML := $(BOOK_OUT)/_build/html
 
-.PHONY: help install sync lab book book-fast book-full test test-unit test-notebooks test-browser assignments benchmarks clean distclean
+.PHONY: help install sync lab book book-fast book-full test test-unit test-notebooks test-browser assignments assignment-notebooks grade benchmarks clean distclean
 
 help:
-	@sed -n '1,15p' Makefile
+	@sed -n '1,17p' Makefile
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -84,13 +86,35 @@ test-notebooks: $(STAMP)
 test-browser: $(STAMP)
 	GRADNETOT_HTML=$(abspath $(BOOK_HTML)) $(PY) -m pytest tests/browser
 
-# Student edition: the same book with sphinx-exercise's hide_solutions on. It reuses the
-# execution cache of the current mode (FAST or full), so nothing runs twice.
-assignments: $(STAMP)
+# Graded assignments: each assignments/NN_name.md is an otter-grader master notebook (MyST).
+# `otter assign` writes the student notebook (no solutions, no hidden tests; its first cell installs
+# gradnetot and otter-grader when missing, as on Colab) to _build/assignments/student/ and what the
+# instructor keeps (solutions, all tests, autograder.zip) to _build/assignments/autograder/NN_name/.
+# ASSIGN_FLAGS=--no-run-tests skips otter's check that every solution passes its tests.
+ASSIGN_FLAGS ?=
+ASSIGN_JOBS ?= 2
+assignment-notebooks: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) _ext/assignments.py build --out _build/assignments --jobs $(ASSIGN_JOBS) $(ASSIGN_FLAGS)
+
+# Grade every .ipynb / otter .zip in SUBMISSIONS locally (no Docker): one `otter run` per submission
+# in a subprocess limited to GRADE_TIMEOUT s; a submission that runs past it or crashes the grader is
+# graded question by question (stuck cells cut after GRADE_CELL_TIMEOUT s). GRADE_JOBS in parallel.
+GRADE_TIMEOUT ?= 600
+GRADE_CELL_TIMEOUT ?= 120
+GRADE_JOBS ?= 1
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-notebooks"; exit 2; }
+	OMP_NUM_THREADS=1 $(PY) _ext/assignments.py grade "$(SUBMISSIONS)" --out _build/assignments \
+	  --timeout $(GRADE_TIMEOUT) --cell-timeout $(GRADE_CELL_TIMEOUT) --jobs $(GRADE_JOBS)
+
+# Student edition of the book: the same book with sphinx-exercise's hide_solutions on. It reuses
+# the execution cache of the current mode (FAST or full), so nothing runs twice.
+assignments: assignment-notebooks
 	$(PY) _ext/student_config.py --cache $(abspath $(BOOK_OUT))/_build/.jupyter_cache \
 	  --out _build/student/_config_student.yml
 	GRADNETOT_STATIC_PROGRESS=1 $(JB) build . --config _build/student/_config_student.yml --path-output _build/student $(JB_FLAGS)
 	@echo "Student edition: _build/student/_build/html/index.html"
+	@echo "Assignments: _build/assignments/student/*.ipynb (hand out), _build/assignments/autograder/ (keep)"
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/train_step.py
