@@ -17,7 +17,7 @@ from .metrics import (energy_distance, l2_uvp, min_jacobian_eigenvalue, monotoni
                       sliced_wasserstein, transport_cost)
 from .problems import GaussianProblem, wishart_gaussian_problem
 from .config import FAST, scaled, set_seed
-from . import exercises, plotting
+from . import distributed, exercises, plotting
 from .plotting import (animate_displacement, color_by_position, plot_det_jacobian, plot_displacement,
                        plot_losses, plot_potential)
 from .data import digit_density, load_digits

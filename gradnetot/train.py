@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from . import _checks
+from . import distributed as _distributed
 from .config import static_progress
 from .densities import density_dim, log_prob_of, sample_from
 from .loss import _logdet, check_problem, map_and_jacobian
@@ -129,7 +130,7 @@ def _diagnose(model, source, target, x, log_p):
 def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="auto", seed=None,
         progress=True, checkpoint=None, checkpoint_every=None, *, p=1, warm_start="auto",
         warm_start_samples=20_000, clip_grad=1.0, warmup=0.02, final_lr=0.01, compile=False,
-        check_every=25, presample=None, desc=None, callback=None):
+        check_every=25, presample=None, desc=None, callback=None, distributed=None):
     """Train ``model`` so that it pushes ``source`` onto ``target``.
 
     Each step draws a fresh batch from ``source`` and minimises the mean
@@ -161,6 +162,11 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
         steps (after the NaN check) and at the last step, e.g. to evaluate a metric.
         Return ``True`` to stop training early (the result then covers the steps run).
         Time spent inside the callback is excluded from ``wall_time``/``time_per_step``.
+    distributed : data-parallel training (DDP) under ``torchrun``. ``None`` (default) turns it on
+        when a ``torch.distributed`` process group is initialised, ``True`` requires one, ``False``
+        trains this process alone. Under DDP ``batch_size`` is per rank, each rank samples its own
+        stream derived from ``seed``, ``losses`` are averaged over ranks, and rank 0 alone prints
+        and writes checkpoints; see :mod:`gradnetot.distributed`.
 
     Returns
     -------
@@ -191,7 +197,10 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
         raise ValueError(f"warm_start must be 'auto', True or False, got {warm_start!r}")
     if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
         raise TypeError(f"checkpoint must be a path or None, got {type(checkpoint).__name__}")
-    dev = resolve_device(device)
+    ddp = _distributed.context(distributed)
+    dev = ddp.device(resolve_device(device))
+    seed = ddp.seed(seed)  # per-rank sample stream under DDP (rank 0: seed itself)
+    progress = progress and ddp.is_main
 
     if seed is not None:
         torch.manual_seed(seed)
@@ -252,8 +261,8 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
     losses = torch.zeros(steps, device=dev)
     start = 0
 
-    if checkpoint is not None and os.path.exists(checkpoint):
-        state = torch.load(checkpoint, map_location=dev, weights_only=False)
+    if checkpoint is not None and ddp.checkpoint_exists(checkpoint):
+        state = ddp.load(checkpoint, dev)
         if state.get("steps") != steps or state.get("batch_size") != batch_size:
             raise ValueError(f"checkpoint {checkpoint!s} was written for steps={state.get('steps')}, "
                              f"batch_size={state.get('batch_size')}; delete it or match those arguments")
@@ -274,15 +283,14 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
     def save(k):
         if checkpoint is None:
             return
-        tmp = f"{checkpoint}.tmp"
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "generator": gen.get_state(), "step": k,
-                    "steps": steps, "batch_size": batch_size, "losses": losses[:k].cpu()}, tmp)
-        os.replace(tmp, checkpoint)
+        ddp.save(checkpoint, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                              "scheduler": sched.state_dict(), "generator": gen.get_state(), "step": k,
+                              "steps": steps, "batch_size": batch_size, "losses": losses[:k].cpu()}, gen)
+
+    residual = ddp.residual(model, target, dev)  # under DDP: the DDP-wrapped residual module
 
     def residual_loss(x, log_p):
-        T, J = map_and_jacobian(model, x)
-        r = _logdet(model, J) - log_p + log_prob_of(target, T)
+        r = residual(x, log_p)
         return r.abs().mean() if p == 1 else (r * r).mean()
 
     loss_fn = residual_loss
@@ -302,7 +310,7 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
             nn.utils.clip_grad_norm_(params, clip_grad)
         opt.step()
         sched.step()
-        return loss.detach()
+        return ddp.mean(loss.detach())
 
     from tqdm.auto import tqdm
 
@@ -358,9 +366,9 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
                         bar.set_postfix(loss=f"{float(losses[k - 1]):.4f}")
                     if callback is not None:
                         c0 = time.perf_counter()
-                        stop = callback(k, model)
+                        stop = ddp.any(callback(k, model) is True)
                         excluded += time.perf_counter() - c0
-                        if stop is True:
+                        if stop:
                             break
             else:
                 if checkpoint is not None and (k % checkpoint_every == 0 or k == steps):
