@@ -6,6 +6,8 @@
 #   make test-browser Playwright/Chromium checks of the built book (run `make book` first)
 #   make assignments  student edition, solutions hidden -> _build/student/_build/html
 #   make benchmarks   run the scripts in benchmarks/
+#   make sync         re-pair every chapter: chapters/NN_name.md <-> chapters/NN_name.ipynb (jupytext)
+#   make lab          JupyterLab on chapters/ from .venv; the .md chapters open as notebooks
 #   make clean        remove build outputs (keeps .venv; `make distclean` removes it too)
 #
 # `make book` with GRADNETOT_FAST=1 already set in the environment builds the FAST book
@@ -31,10 +33,10 @@ endif
 # Where `make book` in the current mode writes its HTML (the browser test reads it).
 BOOK_HTML := $(BOOK_OUT)/_build/html
 
-.PHONY: help install book book-fast book-full test test-unit test-notebooks test-browser assignments benchmarks clean distclean
+.PHONY: help install sync lab book book-fast book-full test test-unit test-notebooks test-browser assignments benchmarks clean distclean
 
 help:
-	@sed -n '1,13p' Makefile
+	@sed -n '1,15p' Makefile
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +96,27 @@ benchmarks: $(STAMP)
 	$(PY) benchmarks/train_step.py
 	$(PY) benchmarks/high_dim_gaussians.py
 	$(PY) benchmarks/disk_to_gaussian.py
+
+# Chapters are MyST Markdown notebooks paired with .ipynb files (jupytext.toml). `jupytext --sync`
+# takes the more recently edited member of each pair as the source and rewrites the other; then the
+# .ipynb files are stored without outputs, as the repository keeps them.
+CHAPTER_MD := $(wildcard chapters/[0-9][0-9]_*.md)
+sync: $(STAMP)
+	$(VENV)/bin/jupytext --sync $(CHAPTER_MD)
+	$(PY) _ext/clear_outputs.py chapters/[0-9][0-9]_*.ipynb
+
+# JupyterLab in .venv (installed on first use). The override makes a double click open the MyST
+# chapters as notebooks (jupytext's "Jupytext Notebook" viewer); saving one updates both files.
+LAB_STAMP := $(VENV)/.lab-installed
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+$(LAB_STAMP): $(STAMP)
+	$(PIP) install "jupyterlab>=4" "jupytext>=1.16"
+	mkdir -p $(LAB_SETTINGS)
+	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)/overrides.json
+	@touch $@
+LAB_ARGS ?=
+lab: $(LAB_STAMP)
+	$(VENV)/bin/jupyter lab chapters/ $(LAB_ARGS)
 
 clean:
 	rm -rf _build _build_fast .pytest_cache

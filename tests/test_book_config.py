@@ -103,7 +103,7 @@ def test_student_config_hides_solutions_and_reuses_cache():
 
 def test_exclude_patterns():
     for pattern in ("_build", "_build_fast", ".venv", "data", "benchmarks", "tests", "README.md",
-                    "CONTRIBUTING.md"):
+                    "CONTRIBUTING.md", "chapters/*.ipynb"):
         assert pattern in CONFIG["exclude_patterns"]
 
 
@@ -145,7 +145,7 @@ def test_requirements_keep_colab_torch():
 
 def test_widget_cells_are_not_executed_by_the_book_build():
     """`ipywidgets.interact` under nbclient can deadlock (jupyter/nbclient#312): `make book` stalled for good
-    after chapter 4's explorer cell. Such cells carry `skip-execution` (nbclient skips them in the book build;
+    after chapter 5's explorer cell. Such cells carry `skip-execution` (nbclient skips them in the book build;
     Jupyter, Colab and nbval still run them) and define nothing later cells need."""
     import nbformat
 
@@ -159,4 +159,4 @@ def test_widget_cells_are_not_executed_by_the_book_build():
                 assert "skip-execution" in tags, f"{nb_path.name}: a widget cell without skip-execution"
                 assert not re.search(r"^(def|class)\s|^\w+\s*=", cell.source, flags=re.M), \
                     f"{nb_path.name}: a skipped widget cell must not define names later cells use"
-    assert found >= 1, "chapter 4's interactive explorer is missing"
+    assert found >= 1, "chapter 5's interactive explorer is missing"

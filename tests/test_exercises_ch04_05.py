@@ -1,4 +1,4 @@
-"""Tests for the chapter 4 and 5 exercise checks: right answers pass, typical mistakes fail with a useful message."""
+"""Tests for the chapter 5 and 6 exercise checks: right answers pass, typical mistakes fail with a useful message."""
 import pytest
 import torch
 import torch.nn.functional as F

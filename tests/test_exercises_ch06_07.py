@@ -1,4 +1,4 @@
-"""The chapter 6 and 7 exercise checks accept correct answers and reject typical mistakes."""
+"""The chapter 7 and 8 exercise checks accept correct answers and reject typical mistakes."""
 import numpy as np
 import pytest
 import torch
@@ -7,7 +7,7 @@ import gradnetot as gn
 from gradnetot.exercises import ExerciseCheckError
 
 
-# --- chapter 6: training step ----------------------------------------------------------
+# --- chapter 7: training step ----------------------------------------------------------
 
 def good_step(model, optimizer, source, target, batch_size, generator):
     x = source.sample(batch_size, generator=generator)
@@ -75,7 +75,7 @@ def test_training_step_rejects_unseeded_batch():
         gn.exercises.check_training_step(step)
 
 
-# --- chapter 6: Cholesky log-det --------------------------------------------------------
+# --- chapter 7: Cholesky log-det --------------------------------------------------------
 
 def test_logdet_accepts_cholesky():
     def logdet(J):
@@ -103,7 +103,7 @@ def test_logdet_rejects_float32():
         gn.exercises.check_logdet_cholesky(logdet)
 
 
-# --- chapter 7 --------------------------------------------------------------------------
+# --- chapter 8 --------------------------------------------------------------------------
 
 def test_barycentric_projection():
     def good(plan, xt):

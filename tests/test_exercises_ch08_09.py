@@ -1,4 +1,4 @@
-"""Exercise checks of chapters 8 (robot swarms) and 9 (the seed's claims)."""
+"""Exercise checks of chapters 9 (robot swarms) and 10 (claims tested)."""
 import pytest
 import torch
 
@@ -7,7 +7,7 @@ import gradnetot as gn
 E = gn.exercises
 
 
-# ---- chapter 8 --------------------------------------------------------------
+# ---- chapter 9 --------------------------------------------------------------
 def _good_min(x):
     d = torch.cdist(x, x)
     d.fill_diagonal_(float("inf"))
@@ -55,7 +55,7 @@ def test_collision_free_rejects_bad_input():
         E.check_collision_free(torch.zeros(4, 2), torch.rand(5, 2))
 
 
-# ---- chapter 9 --------------------------------------------------------------
+# ---- chapter 10 --------------------------------------------------------------
 def test_blocking_pairs_reference():
     x = torch.tensor([[0.0], [1.0], [2.0]])
     assert E.blocking_pairs(x, x) == 0

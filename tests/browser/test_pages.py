@@ -121,14 +121,20 @@ def test_page(rel, server, browser):
         n_widgets = page.evaluate(
             "document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length")
         assert n_widgets == 0, f"{rel}: {n_widgets} widget view(s) that render as empty boxes offline"
-        if rel.startswith("chapters/") and rel.endswith(".html"):
-            nb = Path(rel).with_suffix(".ipynb").as_posix()
-            if (ROOT / nb).exists():
-                hrefs = page.evaluate("""() => Array.from(document.querySelectorAll('a'))
-                      .map(a => a.href).filter(h => h.includes('colab.research.google.com'))""")
-                repo = _repo_url().replace("https://github.com/", "")
-                want = f"colab.research.google.com/github/{repo}/blob/main/{nb}"
-                assert any(want in h for h in hrefs), f"{rel}: no Open-in-Colab link to {want}; found {hrefs}"
+        if re.fullmatch(r"chapters/\d\d_\w+\.html", rel):
+            # The page is built from chapters/NN_name.md; its Colab button must open the paired
+            # .ipynb, and that file must exist in the repository.
+            hrefs = page.evaluate("""() => Array.from(document.querySelectorAll('a'))
+                  .map(a => a.href).filter(h => h.includes('colab.research.google.com'))""")
+            repo = _repo_url().replace("https://github.com/", "")
+            prefix = f"colab.research.google.com/github/{repo}/blob/main/"
+            targets = [h.split(prefix, 1)[1].split("?")[0].split("#")[0] for h in hrefs if prefix in h]
+            assert targets, f"{rel}: no Open-in-Colab link; found {hrefs}"
+            for t in targets:
+                assert t.endswith(".ipynb"), f"{rel}: the Colab link opens {t}, not a notebook"
+                assert (ROOT / t).is_file(), f"{rel}: the Colab link opens {t}, which is not in the repository"
+            want = Path(rel).with_suffix(".ipynb").as_posix()
+            assert want in targets, f"{rel}: the Colab link should open {want}; it opens {targets}"
         if rel in ("index.html", "chapters/01_introduction.html"):
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / (Path(rel).stem + ".png")), full_page=False)
