@@ -53,7 +53,10 @@ def make_model(net, dim):
 
 def worker(args):
     torch.set_num_threads(args.threads)
-    device = gn.distributed.init(timeout=120)
+    if args.plain:  # started by torchrun, but no process group: gn.fit as a single process runs it
+        device = torch.device("cuda" if args.device == "cuda" else "cpu")
+    else:
+        device = gn.distributed.init(timeout=120)
     src, tgt = make_problem(args.dim)
     marks = []
 
@@ -69,7 +72,8 @@ def worker(args):
         sec_per_step = statistics.median(blocks) / args.block
         world = gn.distributed.world_size()
         with open(args.json, "w") as fh:
-            json.dump({"world": world, "backend": torch.distributed.get_backend(), "device": str(device),
+            backend = "none" if args.plain else torch.distributed.get_backend()
+            json.dump({"world": world, "backend": backend, "device": str(device),
                        "sec_per_step": sec_per_step, "samples_per_s": world * args.batch / sec_per_step,
                        "final_loss": res.final_loss}, fh)
     gn.distributed.shutdown()
@@ -78,11 +82,12 @@ def worker(args):
 # -- launcher -------------------------------------------------------------------------------
 
 def launch(world, args, tmp):
+    """One torchrun call with ``world`` processes (``world=0``: one process that starts no process group)."""
     out = os.path.join(tmp, f"w{world}.json")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={world}",
-           os.path.abspath(__file__), "--worker", "--json", out, "--net", args.net, "--dim", str(args.dim),
-           "--batch", str(args.batch), "--steps", str(args.steps), "--block", str(args.block),
-           "--threads", str(args.threads)]
+    runner = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={max(1, world)}"]
+    cmd = runner + [os.path.abspath(__file__), "--worker", "--json", out, "--net", args.net, "--dim", str(args.dim),
+                    "--batch", str(args.batch), "--steps", str(args.steps), "--block", str(args.block),
+                    "--threads", str(args.threads), "--device", args.device] + (["--plain"] if world == 0 else [])
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                PYTHONPATH=os.pathsep.join([ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     if args.device == "cpu":
@@ -109,15 +114,20 @@ def main(argv=None):
     ap.add_argument("--block", type=int, default=25, help="steps per timed block")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per rank")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per launch")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="launch every world size this many times, interleaved; the table shows medians")
     ap.add_argument("--quick", action="store_true", help="smoke run: 60 steps, batch 256")
     ap.add_argument("--out", default=None, help="also write the report to this Markdown file")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         return worker(args)
     if args.quick:
         args.steps, args.batch, args.block = 60, 256, 10
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
     if args.steps < 3 * args.block:
         ap.error("--steps must be at least 3 blocks (one warm-up block is dropped)")
     if args.device == "cuda":
@@ -139,20 +149,34 @@ def main(argv=None):
         f"median of {args.steps // args.block - 1} timed blocks of {args.block} steps (first block dropped)")
     if args.device == "cpu":
         rep(f"- backend gloo, {args.threads} torch thread(s) per rank")
+        if hasattr(os, "getloadavg"):
+            rep(f"- load average (1 min) when the run started: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+                "(a load above the core count means other jobs were competing for the CPU)")
+    rep(f"- launches: {args.repeats} per row, interleaved (plain, 1, 2, ..., then in reverse order, ...); "
+        "medians shown")
     rep()
-    recs = []
-    for w in worlds:
-        recs.append(launch(w, args, tempfile.mkdtemp(prefix="gn-ddp-bench-")))
-    base = recs[0]["samples_per_s"]
-    rep("| processes | backend | global batch | ms/step | samples/s | speed-up | efficiency | launch (s) |")
-    rep("|---:|---|---:|---:|---:|---:|---:|---:|")
-    for r in recs:
-        speed = r["samples_per_s"] / base
-        rep(f"| {r['world']} | {r['backend']} | {r['world'] * args.batch} | {1e3 * r['sec_per_step']:.2f} | "
-            f"{r['samples_per_s']:,.0f} | {speed:.2f}x | {100 * speed / r['world']:.0f} % | {r['launch_s']:.1f} |")
+    runs = {w: [] for w in [0] + worlds}
+    with tempfile.TemporaryDirectory(prefix="gn-ddp-bench-") as tmp:
+        for i in range(args.repeats):
+            for w in (list(runs) if i % 2 == 0 else list(runs)[::-1]):  # alternate the order: drift cancels
+                runs[w].append(launch(w, args, tmp))
+    med = {w: statistics.median(r["samples_per_s"] for r in rs) for w, rs in runs.items()}
+    base = med[worlds[0]]
+    rep("| processes | backend | global batch | ms/step | samples/s | speed-up | efficiency | each launch: samples/s |")
+    rep("|---|---|---:|---:|---:|---:|---:|---|")
+    for w, rs in runs.items():
+        world = max(1, w)
+        speed = med[w] / base
+        each = ", ".join(f"{r['samples_per_s']:,.0f}" for r in rs)
+        name = "1, no process group" if w == 0 else str(w)
+        rep(f"| {name} | {rs[0]['backend']} | {world * args.batch} | {1e3 * world * args.batch / med[w]:.2f} | "
+            f"{med[w]:,.0f} | {speed:.2f}x | {100 * speed / world:.0f} % | {each} |")
     rep()
-    rep("speed-up = samples/s over samples/s at 1 process; efficiency = speed-up / processes. "
-        "'launch' is the whole torchrun call (process start, imports, the fit).")
+    total = sum(r["launch_s"] for rs in runs.values() for r in rs)
+    rep("speed-up = samples/s over samples/s of 1 DDP process; efficiency = speed-up / processes. "
+        "The row 'no process group' is the same torchrun launch with gn.fit as a single process "
+        "(no DDP wrapper, no gloo): its difference from the row '1' is what DDP costs at one process. "
+        f"Wall time of the launches (process start, imports, fit): {total:.0f} s.")
     rep.write(args.out)
 
 
