@@ -107,6 +107,15 @@ def _worker(rank, world, store, out):
 
     torch.distributed.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world,
                                          timeout=datetime.timedelta(seconds=60))
+    writes = []  # every file this rank writes with torch.save (collectives pickle to buffers: not counted)
+    real_save = torch.save
+
+    def counting_save(obj, f, *args, **kwargs):
+        if isinstance(f, (str, os.PathLike)):
+            writes.append(str(f))
+        return real_save(obj, f, *args, **kwargs)
+
+    torch.save = counting_save
     try:
         assert gn.distributed.is_active() and gn.distributed.rank() == rank
         src, tgt = _problem()
@@ -138,7 +147,8 @@ def _worker(rank, world, store, out):
             crashed = True
         ck_step = int(torch.load(ck_b, weights_only=False)["step"])
         resumed = gn.fit(_model("M"), src, tgt, checkpoint=ck_b, checkpoint_every=CHUNK, **common)
-        torch.save({"union": union, "full": full.model.state_dict(), "full_losses": torch.as_tensor(full.losses),
+        torch.save = real_save
+        torch.save({"writes": writes, "union": union, "full": full.model.state_dict(), "full_losses": torch.as_tensor(full.losses),
                     "crashed": crashed, "ck_step": ck_step, "resumed": resumed.model.state_dict(),
                     "resumed_from": resumed.resumed_from, "resumed_losses": torch.as_tensor(resumed.losses),
                     "printed": printed.getvalue()},
@@ -269,9 +279,10 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_weights(ranks):
         torch.testing.assert_close(r["resumed_losses"], r["full_losses"], rtol=0, atol=0)
 
 
-def test_only_rank_0_prints(ranks):
+def test_only_rank_0_prints_and_writes_checkpoints(ranks):
     assert "steps in" in ranks[0]["printed"]
     assert ranks[1]["printed"] == ""
+    assert len(ranks[0]["writes"]) >= 2 * STEPS // CHUNK and ranks[1]["writes"] == []
 
 
 def test_a_ddp_checkpoint_needs_the_same_number_of_processes(tmp_path):
