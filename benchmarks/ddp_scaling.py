@@ -152,7 +152,7 @@ def main(argv=None):
         if hasattr(os, "getloadavg"):
             rep(f"- load average (1 min) when the run started: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
                 "(a load above the core count means other jobs were competing for the CPU)")
-    rep(f"- launches: {args.repeats} per row, interleaved (plain, 1, 2, ..., then in reverse order, ...); "
+    rep(f"- launches: {args.repeats} per row, interleaved (no group, 1, 2, ..., then in reverse order, ...); "
         "medians shown")
     rep()
     runs = {w: [] for w in [0] + worlds}
