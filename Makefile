@@ -115,8 +115,10 @@ $(LAB_STAMP): $(STAMP)
 	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)/overrides.json
 	@touch $@
 LAB_ARGS ?=
+# (JupyterLab refuses to start as root, e.g. in a container, unless told to.)
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(LAB_STAMP)
-	$(VENV)/bin/jupyter lab chapters/ $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab chapters/ $(LAB_ROOT) $(LAB_ARGS)
 
 clean:
 	rm -rf _build _build_fast .pytest_cache
