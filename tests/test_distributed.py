@@ -4,7 +4,8 @@ One launch of two worker processes (this file run as a script, one process per r
 through a file store: no port to pick, nothing left listening) trains every scenario the
 tests below check, and writes what it saw to a temporary folder:
 
-* ``union``: three models (mGradNet-M and -C, closed-form Jacobian; an MLP, autodiff Jacobian)
+* ``union``: three models (mGradNet-M, closed-form Jacobian; mGradNet-C, low-rank log det; an MLP,
+  autodiff Jacobian)
   trained for a few steps, each rank recording the samples it drew;
 * ``resume``: an uninterrupted run with checkpoints, a run interrupted by an exception at a
   given step, and a fresh model resuming from that run's checkpoint;
@@ -50,8 +51,10 @@ def _model(kind):
     torch.manual_seed(0)  # the same initial weights in every process
     if kind == "M":
         return gn.MGradNetM(2, num_modules=2, embed_dim=8)
-    if kind == "C":
-        return gn.MGradNetC(2, embed_dim=8, num_layers=2)
+    if kind == "C":  # the low-rank log det (matrix determinant lemma), as fit takes it for wide d
+        model = gn.MGradNetC(2, embed_dim=8, num_layers=2)
+        model.logdet_path = "low_rank"
+        return model
     return gn.MLPMap(2, hidden=16, num_layers=2)
 
 
@@ -341,6 +344,30 @@ def test_residual_module_is_what_ddp_differentiates():
     r = gn.distributed.ResidualModule(model, tgt)(x, lp)
     torch.testing.assert_close(r, gn.monge_ampere_residual(model, x, src, tgt, log_p=lp))
     assert gn.distributed.unwrap(gn.distributed.ResidualModule(model, tgt)) is model
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_residual_module_loss_takes_the_models_log_det_path(p):
+    """With ``p`` the module returns fit's loss, computed through the network's own log-det path
+    (here the low-rank one), so DDP differentiates exactly what a single process does."""
+    import gradnetot as gn
+    from gradnetot.loss import _mean_residual
+    src, tgt = _problem()
+    model = _model("C")
+    assert model.uses_low_rank_logdet()
+    x = src.sample(16, generator=torch.Generator().manual_seed(1))
+    lp = src.log_prob(x)
+    calls = []
+    fused = model._fused_logdet
+    model._fused_logdet = lambda z: calls.append(len(z)) or fused(z)
+    loss = gn.distributed.ResidualModule(model, tgt, p=p)(x, lp)
+    assert calls == [16]
+    del model._fused_logdet
+    torch.testing.assert_close(loss, _mean_residual(model, x, lp, tgt, p))
+    r = gn.monge_ampere_residual(model, x, src, tgt, log_p=lp)
+    torch.testing.assert_close(loss, r.abs().mean() if p == 1 else (r * r).mean())
+    with pytest.raises(ValueError, match="p must be"):
+        gn.distributed.ResidualModule(model, tgt, p=3)
 
 
 if __name__ == "__main__":
