@@ -20,7 +20,7 @@ from .problems import GaussianProblem, wishart_gaussian_problem
 from .baselines import EntropicMap, ICNN, entropic_map, fit_semidual
 from .diagnostics import PushforwardCheck, pushforward_check
 from .config import FAST, scaled, set_seed
-from . import exercises, plotting
+from . import distributed, exercises, plotting
 from .plotting import (animate_displacement, color_by_position, plot_det_jacobian, plot_displacement,
                        plot_losses, plot_potential)
 from .data import digit_density, load_digits

@@ -9,7 +9,9 @@
   strings only, loaded with ``weights_only=True``, with the run's configuration compared on
   resume;
 * the NaN guard (:class:`_NanGuard`): checks, snapshots, and the diagnosis of a divergence;
-* progress display (:class:`_Progress`).
+* progress display (:class:`_Progress`);
+* data-parallel training under ``torchrun`` (:mod:`gradnetot.distributed`): per-rank sample
+  streams, the DDP-wrapped loss, rank-0 checkpoints and progress, losses averaged over ranks.
 """
 from __future__ import annotations
 
@@ -27,9 +29,10 @@ import torch
 from torch import nn
 
 from . import _checks
+from . import distributed as _distributed
 from .config import static_progress
 from .densities import log_prob_of, place_density, sample_from
-from .loss import _logdet, _mean_residual, check_problem, map_and_jacobian
+from .loss import _logdet, check_problem, map_and_jacobian
 
 __all__ = ["fit", "FitResult", "TrainingDivergedError", "CheckpointError", "resolve_device"]
 
@@ -61,7 +64,8 @@ class FitResult:
     when none was given), ``warm_start`` (whether the moment-matched warm start was
     applied), ``strongly_convex`` (the model has the affine ``(L Lᵀ + εI) x`` term; None
     for a model without that option), ``clip_grad``, ``schedule`` (in words), ``p``,
-    ``dtype`` and ``device``. :meth:`describe` turns them into one line.
+    ``dtype`` and ``device``, and ``world_size`` (the number of data-parallel processes;
+    ``batch_size`` is per process). :meth:`describe` turns them into one line.
     """
 
     model: nn.Module
@@ -82,6 +86,7 @@ class FitResult:
     p: int = 1
     dtype: str = "float32"
     stopped_early: bool = False
+    world_size: int = 1
 
     @property
     def final_loss(self):
@@ -107,7 +112,8 @@ class FitResult:
         """One line: model, extras, optimiser settings, dtype, device and seed."""
         clip = "no clipping" if self.clip_grad is None else f"clip {self.clip_grad:g}"
         extras = f" {self.extras}" if self.extras else ""
-        return (f"{type(self.model).__name__}{extras}; {self.steps} steps x {self.batch_size}, "
+        ranks = f" x {self.world_size} processes" if self.world_size > 1 else ""
+        return (f"{type(self.model).__name__}{extras}; {self.steps} steps x {self.batch_size}{ranks}, "
                 f"lr {self.lr:g} ({self.schedule}), {clip}, L{self.p} loss, {self.dtype} on "
                 f"{self.device}, seed {self.seed}")
 
@@ -294,16 +300,17 @@ def _make_schedule(opt, steps, warmup, final_lr):
 
 
 # --------------------------------------------------------------------------- checkpoints
-def _run_config(c, model, seed):
+def _run_config(c, model, seed, world_size=1):
     """Everything that determines the numbers of a run: stored in the checkpoint and
-    compared on resume (plain numbers and strings only)."""
+    compared on resume (plain numbers and strings only). ``world_size``: the number of
+    data-parallel processes (``batch_size`` is per process)."""
     return {
         "model": type(model).__name__,
         "parameter_shapes": ";".join(f"{k}:{tuple(v.shape)}" for k, v in model.state_dict().items()),
         "dim": c.d, "steps": c.steps, "batch_size": c.batch_size, "lr": c.lr, "p": c.p, "seed": seed,
         "clip_grad": c.clip_grad, "warmup": c.warmup, "final_lr": c.final_lr,
         "warm_start": str(c.warm_start), "warm_start_samples": c.warm_start_samples,
-        "presample": c.chunk, "dtype": str(c.dtype).replace("torch.", ""),
+        "presample": c.chunk, "dtype": str(c.dtype).replace("torch.", ""), "world_size": int(world_size),
     }
 
 
@@ -325,9 +332,12 @@ def _plain(obj, where="checkpoint"):
                     "numbers and strings")
 
 
-def _checkpoint_state(model, opt, sched, gen, k, losses, config, warm):
+def _checkpoint_state(model, opt, sched, gen, k, losses, config, warm, generators=None):
+    """The checkpoint's content; ``generators``: every rank's generator state under DDP
+    (``"generator"`` is then rank 0's)."""
     sched_state = {key: v for key, v in sched.state_dict().items() if key != "lr_lambdas"}
-    return _plain({
+    extra = {} if generators is None else {"generators": list(generators)}
+    return _plain({**extra,
         "format": _CKPT_FORMAT, "config": config, "step": int(k), "warm_start_applied": bool(warm),
         "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched_state,
         "generator": gen.get_state(), "losses": losses[:k].detach().cpu(),
@@ -373,13 +383,21 @@ def _load_checkpoint(path, dev):
     return state
 
 
+_CONFIG_DEFAULTS = {"world_size": 1}  # entries that older checkpoints of this format lack
+
+
 def _check_config(saved, current, path, seed_given):
     for key, value in current.items():
         if key == "seed" and not seed_given:
             continue  # fit(seed=None) continues the checkpoint's own stream
-        if saved.get(key) != value:
+        was = saved.get(key, _CONFIG_DEFAULTS.get(key))
+        if key == "world_size" and was != value:
             raise CheckpointError(
-                f"checkpoint {path!s} was written with {key}={saved.get(key)!r} but this call has "
+                f"checkpoint {path!s} was written by {was!r} process(es) but this run has {value}: "
+                "resume with the same number of processes (or delete the file)")
+        if was != value:
+            raise CheckpointError(
+                f"checkpoint {path!s} was written with {key}={was!r} but this call has "
                 f"{key}={value!r}; delete the file or pass the same {key}")
 
 
@@ -534,7 +552,7 @@ class _Progress:
 def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="auto", seed=None,
         progress=True, checkpoint=None, checkpoint_every=None, *, p=1, warm_start="auto",
         warm_start_samples=20_000, clip_grad=1.0, warmup=0.02, final_lr=0.01, compile=False,
-        check_every=25, presample=None, desc=None, callback=None):
+        check_every=25, presample=None, desc=None, callback=None, distributed=None):
     """Train ``model`` so that it pushes ``source`` onto ``target``.
 
     Each step draws a fresh batch from ``source`` and minimises the mean
@@ -578,6 +596,14 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
         result then covers the steps run); an exception raised inside it interrupts ``fit``
         (a later call with the same checkpoint resumes). Time spent inside the callback is
         excluded from ``wall_time``/``time_per_step``.
+    distributed : data-parallel training (DDP) under ``torchrun``. ``None`` (default) turns it on
+        when a ``torch.distributed`` process group is initialised, ``True`` requires one, ``False``
+        trains this process alone. Under DDP ``batch_size`` is per rank, each rank draws from its
+        own generator seeded from ``seed`` (rank 0's is the single-process one; ``seed=None``
+        draws one seed on rank 0 for all), ``losses`` are averaged over ranks (so NaN checks and
+        ``callback`` stops agree everywhere), and rank 0 alone prints and writes checkpoints,
+        which hold every rank's generator state and are resumed with the same number of
+        processes only; see :mod:`gradnetot.distributed`.
 
     Returns
     -------
@@ -594,10 +620,12 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
     c = _validate(model, source, target, steps, batch_size, lr, device, seed, progress, checkpoint,
                   checkpoint_every, p, warm_start, warm_start_samples, clip_grad, warmup, final_lr,
                   compile, check_every, presample, desc, callback)
-    dev, d = c.device, c.d
-    run_seed = c.seed if c.seed is not None else int(torch.randint(0, 2**62, (1,)))
+    ddp = _distributed.context(distributed)  # all no-ops in a single process
+    dev, d = ddp.device(c.device), c.d
+    c.progress = c.progress and ddp.is_main
+    run_seed = ddp.run_seed(c.seed)  # the same on every rank
     gen = torch.Generator(device=dev)
-    gen.manual_seed(run_seed)
+    gen.manual_seed(ddp.stream_seed(run_seed))  # rank r > 0: its own stream derived from run_seed
 
     model.to(dev)
     source, target = place_density(source, dev, c.dtype), place_density(target, dev, c.dtype)
@@ -609,21 +637,23 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
     opt = _make_optimizer(params, c.lr, dev)
     sched, schedule_text = _make_schedule(opt, c.steps, c.warmup, c.final_lr)
     losses = torch.zeros(c.steps, device=dev, dtype=c.dtype)
-    config = _run_config(c, model, run_seed)
+    config = _run_config(c, model, run_seed, ddp.world)
 
     start, warm = 0, False
-    if c.checkpoint is not None and os.path.exists(c.checkpoint):
+    if c.checkpoint is not None and ddp.checkpoint_exists(c.checkpoint):
         state = _load_checkpoint(c.checkpoint, dev)
         _check_config(state["config"], config, c.checkpoint, c.seed is not None)
         run_seed = state["config"].get("seed", run_seed)
         config["seed"] = run_seed
+        state = ddp.own_generator(state, c.checkpoint, CheckpointError)
         start = _restore(state, model, opt, sched, gen, losses, c.checkpoint)
         warm = bool(state.get("warm_start_applied", False))
     else:
         warm = _warm_start(model, source, target, gen, d, c.warm_start, c.warm_start_samples)
 
-    def loss_eager(x, log_p):
-        return _mean_residual(model, x, log_p, target, c.p)
+    # mean |residual|^p through loss._mean_residual; under DDP the DDP-wrapped module computing it
+    # (built after the warm start / restore: it broadcasts rank 0's weights and buffers)
+    loss_eager = ddp.loss(model, target, dev, c.p)
 
     loss_fn = loss_eager
     if c.compile:
@@ -642,7 +672,7 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
             nn.utils.clip_grad_norm_(params, c.clip_grad)
         opt.step()
         sched.step()
-        return loss.detach()
+        return ddp.mean(loss.detach())  # under DDP: the union batch's loss, the same on every rank
 
     def first_step(x, log_p):  # the compiled loss is tried once, eager mode if it fails
         nonlocal loss_fn
@@ -660,7 +690,7 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
                          resumed_from=start, seed=run_seed, warm_start=warm,
                          strongly_convex=getattr(model, "strongly_convex", None), clip_grad=c.clip_grad,
                          schedule=schedule_text, p=c.p, dtype=str(c.dtype).replace("torch.", ""),
-                         stopped_early=stopped)
+                         stopped_early=stopped, world_size=ddp.world)
 
     guard = _NanGuard(model, opt, sched, losses, start, target_scale)
     bar = _Progress(c.progress, c.steps, start, c.label)
@@ -693,8 +723,9 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
                         raise type(err)(msg)
                     raise TrainingDivergedError(msg, result(guard.last_ok, time.perf_counter() - t0))
                 if due_save:  # only a state that has just passed the NaN check is written
-                    _write_checkpoint(c.checkpoint, _checkpoint_state(model, opt, sched, gen, k, losses,
-                                                                      config, warm))
+                    state = _checkpoint_state(model, opt, sched, gen, k, losses, config, warm,
+                                              ddp.generator_states(gen))
+                    ddp.write(_write_checkpoint, c.checkpoint, state)  # rank 0 writes; a barrier
                 if due_check:
                     bar.update(k, losses)
                     if c.callback is not None:
@@ -703,6 +734,7 @@ def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="aut
                             stopped = c.callback(k, model) is True
                         finally:
                             excluded += time.perf_counter() - c0
+                        stopped = ddp.any(stopped)  # one rank's stop stops every rank
                         if stopped:
                             break
     finally:
