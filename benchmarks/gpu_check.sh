@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# One prepared GPU check for a lent H100/H200 (issue 4 + the issue-2 accuracy table).
+# One prepared GPU check for a lent H100/H200: training-step throughput against the paper's recipe and
+# the public-code path (same rotation, eager and compile=True), the high-dimension log-det sweep, the
+# known-map accuracy benchmark on teacher-potential pairs up to d = 256, and (CHAPTERS=1) full-mode
+# chapter times.
 #
 #   OUT=/some/dir bash benchmarks/gpu_check.sh
 #
-# Runs from the repository root with PYTHONPATH=$PWD (no install needed; POT is not
-# needed either). Every part has its own timeout and its stdout is tee'd into $OUT, so
-# a part that fails or times out keeps what it printed and does not stop the others.
-# Worst case wall time: 1 + 150 + 45 + 75 + 60 + 120 = 451 s (< 8 min); ABLATION=1 adds 55 s.
-# Writes at most 8 files: gpu.txt, train_step_main.md, train_step_batch.md,
-# train_step_tta.md, high_dim_defaults.md, high_dim_128.md, high_dim_ablation.md, stderr.log.
+# Runs from the repository root with PYTHONPATH=$PWD (no install needed). Every part has its own
+# timeout and its stdout is tee'd into $OUT, so a part that fails or times out keeps what it printed
+# and does not stop the others.
+# Worst case wall time: 150 + 90 + 200 = 440 s (< 8 min); CHAPTERS=1 is a separate call (up to 540 s).
+# Writes at most 8 files: gpu.txt, train_step_main.md, dim_sweep.md, known_maps.md, known_maps.json,
+# chapters.txt, stderr.log.
 # DEVICE=cpu QUICK=1 gives a tiny smoke run of the same script on a CPU.
 set -u
 cd "$(dirname "$0")/.."
@@ -40,27 +43,24 @@ part() {  # part NAME TIMEOUT_S OUTFILE CMD...
 # 1. train step vs the recipe and the public-code path at batch 1000, eager and compile=True
 part train_step_main 150 train_step_main.md \
   "$PY" benchmarks/train_step.py --device "$DEV" $Q $COMPILE --skip batch,tta
-# 2. large batches 1e4..1e6: throughput and peak memory
-part train_step_batch 45 train_step_batch.md \
-  "$PY" benchmarks/train_step.py --device "$DEV" $Q --skip main,tta
-# 3. time to accuracy on the 2-D Gaussian and d = 64
-part train_step_tta 75 train_step_tta.md \
-  "$PY" benchmarks/train_step.py --device "$DEV" $Q --skip main,batch --tta-dims "$TTA"
-# 4. issue-2 accuracy table, gn.fit defaults, d = 2..64, both nets
-part high_dim_defaults 60 high_dim_defaults.md \
-  "$PY" benchmarks/high_dim_gaussians.py --device "$DEV" --dims "$DIMS" $HD --paths defaults
-# 5. d = 128 on its own, with its own limit
-if [ -n "$D128" ]; then
-  part high_dim_128 120 high_dim_128.md \
-    "$PY" benchmarks/high_dim_gaussians.py --device "$DEV" --dims "$D128" --paths defaults
+# 2. the log-det dimension sweep: full Cholesky path vs the low-rank (determinant-lemma) path
+part dim_sweep 90 dim_sweep.md \
+  "$PY" benchmarks/train_step.py --device "$DEV" --sweep $( [ -n "${QUICK:-}" ] && echo "--sweep-dims 16,32 --reps 1 --block 2 --fit-steps 0" )
+# 3. accuracy on teacher-potential pairs (non-affine known maps), every method, one seed, d up to 256
+KM_DIMS="${KM_DIMS:-16 64 128 256}"; KM="--steps 1000 --batch 1000 --seeds 1"
+if [ -n "${QUICK:-}" ]; then KM_DIMS=""; KM="--fast"; fi
+part known_maps 200 known_maps.md \
+  "$PY" benchmarks/known_maps.py --device "$DEV" ${KM_DIMS:+--dims $KM_DIMS} $KM --budgets steps \
+  --json "$OUT/known_maps.json"
+# 4. (CHAPTERS=1, as its own call) full-mode times of the training, morphing and claims chapters
+if [ -n "${CHAPTERS:-}" ]; then
+  for nb in chapters/07_training_on_gpus.ipynb chapters/08_image_morphing.ipynb chapters/10_claims_tested.ipynb; do
+    s0=$(date +%s)
+    GRADNETOT_FAST=0 timeout -k 5 180 "$PY" -c "import sys, nbformat, nbclient; \
+nb = nbformat.read(sys.argv[1], 4); nbclient.NotebookClient(nb, timeout=600).execute()" "$nb" >/dev/null 2>>"$ERR"
+    echo "$nb rc=$? $(( $(date +%s) - s0 )) s" | tee -a "$OUT/chapters.txt"
+  done
 fi
-# 6. the warm_start=False ablation (optional: recorded already in results/gpu_h200_high_dim_ablation.md)
-if [ -n "${ABLATION:-}" ]; then
-  part high_dim_ablation 55 high_dim_ablation.md \
-    "$PY" benchmarks/high_dim_gaussians.py --device "$DEV" --dims "$DIMS" $HD --paths ablation
-fi
-# (the recipe rows of the accuracy table need more time than this script has; run
-#  `python benchmarks/high_dim_gaussians.py --device cuda --paths recipe` separately)
 
 echo "total $(( $(date +%s) - t_start ))s" | tee -a "$ERR"
 exit 0
