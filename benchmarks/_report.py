@@ -25,11 +25,13 @@ def machine_line(device):
 class Report:
     """Print lines as they come and keep them, so that ``write`` can record the same text."""
 
-    def __init__(self):
+    def __init__(self, quiet=False):
         self.lines = []
+        self.quiet = quiet  # keep the lines without printing them (e.g. a partial report written mid-run)
 
     def __call__(self, s=""):
-        print(s, flush=True)
+        if not self.quiet:
+            print(s, flush=True)
         self.lines.append(s)
 
     def header(self, title, script, argv, device):

@@ -322,6 +322,7 @@ def parse(argv):
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--fast", action="store_true", help="tiny smoke config: d=2, 1 seed, 30 steps, batch 64, n=256")
+    ap.add_argument("--note", default=None, help="one line for the report's header (e.g. that the machine was shared)")
     ap.add_argument("--out", default=None, help="also write the Markdown report here")
     ap.add_argument("--json", default=None, help="also write every per-seed number here")
     args = ap.parse_args(argv)
@@ -341,6 +342,15 @@ def parse(argv):
     return args
 
 
+def _git_head():
+    import subprocess
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
+                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def run(argv=None):
     """Run the benchmark; returns ``(results, args)`` with ``results[budget][method][d]`` per-seed lists."""
     args = parse(argv)
@@ -357,6 +367,9 @@ def run(argv=None):
         f"{N_TEST} held-out points per (d, seed); entropic n = {args.n_samples}, "
         f"emd n = {min(args.n_samples, args.emd_max_n)}")
     out("- L2-UVP = 100 E|T(x) - grad phi(x)|^2 / Var(target); cells are mean ± sample std over seeds")
+    out(f"- code: git {_git_head()}")
+    if args.note:
+        out(f"- note: {args.note}")
     out()
     out("## What each method is allowed to know")
     out()
@@ -377,6 +390,52 @@ def run(argv=None):
     def record(budget, k, d, uvp, w):
         res[budget][k].setdefault(d, []).append(uvp)
         wall[budget][k].setdefault(d, []).append(w)
+
+    titles = {"steps": f"Equal steps ({args.steps} x batch {args.batch})",
+              "time": "Equal wall-clock time (the slower gn.fit default's time)"}
+
+    def results_section(out, dims):
+        for b in args.budgets:
+            out(f"## {titles[b]}: L2-UVP (%)")
+            out()
+            markdown_table(out, res[b], dims, args.keys)
+            out()
+            out("Who wins (lowest mean L2-UVP among methods that ran on every seed; the exact-moment affine map "
+                "is a reference, not a contender):")
+            out()
+            for line in winner_lines(res[b], dims, args.keys):
+                out(line)
+            out()
+            out(f"Wall time per run (s), {b} budget:")
+            out()
+            markdown_table(out, wall[b], dims, [k for k in args.keys if k != "affine-exact"], fmt="{:.1f}")
+            out()
+        if "time" in args.budgets:
+            out("Steps taken in the equal-time budget:")
+            out()
+            markdown_table(out, {k: v for k, v in steps_taken.items() if k in neural}, dims, neural, fmt="{:.0f}")
+            out()
+        if notes:
+            out("## Failed runs")
+            out()
+            for n in notes:
+                out(f"- {n}")
+            out()
+
+    def dump_json():
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump({"args": {k: v for k, v in vars(args).items()}, "l2_uvp": res, "wall_s": wall,
+                           "steps_equal_time": steps_taken, "notes": notes}, fh, indent=1)
+
+    def partial(dims_done):
+        """Write what is done so far (a long run that is stopped keeps its finished dimensions)."""
+        if args.out and dims_done != dims:
+            part = Report(quiet=True)
+            part.lines = list(out.lines) + [f"_(partial: d = {', '.join(map(str, dims_done))} done)_", ""]
+            results_section(part, dims_done)
+            part.write(args.out)
+        dump_json()
 
     warm_up(neural, args.device)
     for d in dims:
@@ -434,40 +493,11 @@ def run(argv=None):
                 res["time"][k][d][-1], wall["time"][k][d][-1] = u, w
                 print(f"  d={d} seed={seed} {k} equal time ({n_steps} steps): "
                       f"{'failed' if u is None else f'{u:.4g} %'} in {w:.1f} s", flush=True)
+        partial(dims[:dims.index(d) + 1])
 
-    titles = {"steps": f"Equal steps ({args.steps} x batch {args.batch})",
-              "time": "Equal wall-clock time (the slower gn.fit default's time)"}
-    for b in args.budgets:
-        out(f"## {titles[b]}: L2-UVP (%)")
-        out()
-        markdown_table(out, res[b], dims, args.keys)
-        out()
-        out("Who wins (lowest mean L2-UVP among methods that ran on every seed; the exact-moment affine map "
-            "is a reference, not a contender):")
-        out()
-        for line in winner_lines(res[b], dims, args.keys):
-            out(line)
-        out()
-        out(f"Wall time per run (s), {b} budget:")
-        out()
-        markdown_table(out, wall[b], dims, [k for k in args.keys if k != "affine-exact"], fmt="{:.1f}")
-        out()
-    if "time" in args.budgets:
-        out("Steps taken in the equal-time budget:")
-        out()
-        markdown_table(out, {k: v for k, v in steps_taken.items() if k in neural}, dims, neural, fmt="{:.0f}")
-        out()
-    if notes:
-        out("## Failed runs")
-        out()
-        for n in notes:
-            out(f"- {n}")
-        out()
+    results_section(out, dims)
     out.write(args.out)
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"args": {k: v for k, v in vars(args).items()}, "l2_uvp": res, "wall_s": wall,
-                       "steps_equal_time": steps_taken, "notes": notes}, fh, indent=1)
+    dump_json()
     return res, args, out
 
 
