@@ -103,7 +103,7 @@ class MaxQuadTeacher(Teacher):
 
     name = "maxquad"
 
-    def __init__(self, dim, num_pieces=4, *, alpha=0.5, scale=1.0, spread=1.0, temperature=0.5, seed=0):
+    def __init__(self, dim, num_pieces=4, *, alpha=0.5, scale=2.0, spread=0.5, temperature=1.0, seed=0):
         self.dim = _checks.positive_int(dim, "dim")
         K = _checks.positive_int(num_pieces, "num_pieces")
         self.alpha = _checks.positive_float(alpha, "alpha")
@@ -156,7 +156,7 @@ class QuadSoftplusTeacher(Teacher):
 
     name = "quadsoftplus"
 
-    def __init__(self, dim, num_ridges=None, *, alpha=0.5, scale=1.0, sharpness=1.5, seed=0):
+    def __init__(self, dim, num_ridges=None, *, alpha=0.5, scale=2.0, sharpness=3.0, seed=0):
         self.dim = _checks.positive_int(dim, "dim")
         m = _checks.positive_int(num_ridges if num_ridges is not None else 2 * self.dim, "num_ridges")
         self.alpha = _checks.positive_float(alpha, "alpha")
@@ -192,14 +192,15 @@ class ICNNTeacher(Teacher):
         h₁ = W₀x + b₀,  z₁ = softplus(h₁),  h₂ = U z₁ + W₁x + b₁,  z₂ = softplus(h₂)
         φ(x) = α|x|²/2 + scale · ( vᵀ z₁ + wᵀ z₂ )
 
-    ``U, v, w ≥ 0`` (so ``φ`` is convex), ``W₀, W₁`` Gaussian with rows of norm ``sharpness``.
+    ``U, v, w ≥ 0`` (so ``φ`` is convex), ``W₀, W₁`` Gaussian with rows of norm ``sharpness``,
+    ``width = max(16, dim)`` hidden units per layer by default.
     """
 
     name = "icnn"
 
-    def __init__(self, dim, width=32, *, alpha=0.5, scale=1.0, sharpness=1.5, seed=0):
+    def __init__(self, dim, width=None, *, alpha=0.5, scale=1.0, sharpness=3.0, seed=0):
         self.dim = _checks.positive_int(dim, "dim")
-        m = _checks.positive_int(width, "width")
+        m = _checks.positive_int(width if width is not None else max(16, self.dim), "width")
         self.alpha = _checks.positive_float(alpha, "alpha")
         scale = _checks.positive_float(scale, "scale")
         sharpness = _checks.positive_float(sharpness, "sharpness")
@@ -272,7 +273,7 @@ class PushforwardDensity(Density):
     Device and dtype follow the input ``y``.
     """
 
-    def __init__(self, source, teacher, *, start=None, max_iter=30, chord_iter=25):
+    def __init__(self, source, teacher, *, start=None, max_iter=30, chord_iter=None):
         if not (hasattr(source, "sample") and hasattr(source, "log_prob")):
             raise TypeError(f"source must be a density with sample() and log_prob(), got {type(source).__name__}")
         if not isinstance(teacher, Teacher):
@@ -283,6 +284,8 @@ class PushforwardDensity(Density):
         self.dim = teacher.dim
         self.start = start  # None or (A_inv, shift, A): z0 = (y − shift) @ A_inv
         self.max_iter = _checks.positive_int(max_iter, "max_iter")
+        if chord_iter is None:  # chord steps pay off where a Hessian costs much more than a gradient
+            chord_iter = 8 if self.dim >= 16 else 0
         self.chord_iter = _checks.positive_int(chord_iter, "chord_iter", minimum=0)
         self.last_iterations = self.last_chord_steps = 0
         self._sources = {}
@@ -357,7 +360,8 @@ class PushforwardDensity(Density):
 
         1. Chord steps ``z ← z − A⁻¹(∇φ(z) − y)`` with the fixed matrix ``A`` of the affine
            start (one gradient per step, no Hessian), kept for a point only while the
-           full step passes the Armijo test; at most ``chord_iter`` of them.
+           full step passes the Armijo test; at most ``chord_iter`` of them (by default 8
+           from ``d = 16`` on, none below, where a Hessian is cheap).
         2. Damped Newton on the points still active (not converged): direction
            ``H⁻¹(∇φ(z) − y)`` by batched Cholesky, Armijo backtracking per point.
         Both phases shrink the active set as points converge and stop when it is empty.
