@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shlex
 import sys
 
 import torch
@@ -39,7 +40,7 @@ class Report:
         args = argv if argv is not None else sys.argv[1:]
         self(f"# {title}")
         self()
-        self(f"- command: `python {' '.join([script] + list(args))}`")
+        self(f"- command: `python {shlex.join([script] + list(args))}`")
         self(f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
         self(f"- {machine_line(device)}")
 
