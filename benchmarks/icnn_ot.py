@@ -64,7 +64,7 @@ class ICNNPotential(nn.Module):
         """Whiten with ``xs``'s moments (``z = P(x - m)``, ``P`` symmetric) and set the quadratic part so
         that ``grad f`` starts as the Bures map ``xs -> xt``: in ``z`` coordinates ``A_z = P^-1 A P^-1``,
         and the linear term cancels the ICNN part's own gradient at the source mean."""
-        from benchmarks.baselines import affine_map
+        from benchmarks.sample_maps import affine_map
 
         T = affine_map(xs, xt)
         xs64 = xs.double()

@@ -39,7 +39,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import gradnetot as gn  # noqa: E402
 from benchmarks._report import Report  # noqa: E402
-from benchmarks.baselines import EPS_SCALE, EmdMap, EntropicMap, affine_map  # noqa: E402
+from benchmarks.sample_maps import EPS_SCALE, EmdMap, EntropicMap, affine_map  # noqa: E402
 from benchmarks.icnn_ot import CYCLE_WEIGHT, W2GN  # noqa: E402
 from benchmarks.paper_recipe import PaperMGradNetC, PaperMGradNetM, Recipe, to_distribution  # noqa: E402
 

@@ -11,7 +11,7 @@ import gradnetot as gn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import known_maps as km  # noqa: E402
-from benchmarks.baselines import EmdMap, EntropicMap, affine_map  # noqa: E402
+from benchmarks.sample_maps import EmdMap, EntropicMap, affine_map  # noqa: E402
 from benchmarks.icnn_ot import W2GN  # noqa: E402
 from benchmarks.paper_recipe import PaperMGradNetM  # noqa: E402
 
