@@ -162,7 +162,7 @@ def teacher_problem(dim, teacher="maxquad", source="gaussian", seed=0, **kwargs)
 
     ``teacher``:
 
-    - ``"maxquad"`` (default): a smooth maximum of 4 strongly convex quadratics
+    - ``"maxquad"`` (default): a smooth maximum of 8 strongly convex quadratics
       (:class:`~gradnetot.teachers.MaxQuadTeacher`); not in the mGradNet function class;
     - ``"icnn"``: a randomly initialised two-layer ICNN potential, as in the W2 benchmark
       of Korotin et al. (2021) (:class:`~gradnetot.teachers.ICNNTeacher`); not an mGradNet;
