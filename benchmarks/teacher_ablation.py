@@ -48,6 +48,8 @@ CONFIGS = {
     "nl-scale1,no-clip": ({"clip_grad": None}, {"nonlinear_scale": 1.0}),
     "no-sc": ({}, {"strongly_convex": False}),
     "final-lr0.1": ({"final_lr": 0.1}, {}),
+    "lr3e-2,nl-scale1": ({"lr": 3e-2}, {"nonlinear_scale": 1.0}),
+    "lr3e-2,final-lr0.0033": ({"lr": 3e-2, "final_lr": 1 / 300}, {}),
     "const-lr,nl-scale1": ({"warmup": 0.0, "final_lr": 1.0}, {"nonlinear_scale": 1.0}),
     "final-lr0.1,nl-scale1": ({"final_lr": 0.1}, {"nonlinear_scale": 1.0}),
     "no-whiten": ({}, {"whiten": False}),
