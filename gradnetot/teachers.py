@@ -453,12 +453,14 @@ class PushforwardDensity(Density):
         with torch.enable_grad():
             zv = z.detach().requires_grad_(True)
             g, H = self.teacher.grad_and_hessian(zv)
-            L, _ = torch.linalg.cholesky_ex(H)
-            ell = self._source_like(y).log_prob(zv) - _logdet_chol(L)
-            (v,) = torch.autograd.grad(ell.sum(), zv)
-        L = L.detach()
+            L, _ = torch.linalg.cholesky_ex(H.detach())
+            lp = self._source_like(y).log_prob(zv)
+            # ∇_z log det H(z) = Σ_ij (H⁻¹)_ij ∇_z H_ij: differentiate ⟨H(z), H⁻¹⟩ with H⁻¹ held
+            # fixed, which back-propagates through the Hessian's formula but not the factorisation
+            (v,) = torch.autograd.grad(lp.sum() - (H * torch.cholesky_inverse(L)).sum(), zv)
+        ell = lp.detach() - _logdet_chol(L)
         step = torch.cholesky_solve((g.detach() - y.detach())[:, :, None], L)[:, :, 0]
-        return ell.detach() - (v * step).sum(1), L, v
+        return ell - (v * step).sum(1), L, v
 
     def __repr__(self):
         return f"PushforwardDensity(dim={self.dim}, teacher={self.teacher!r})"
