@@ -116,12 +116,29 @@ class _WishartPair:
         self.affine_map = p.true_map
 
 
-def make_pair(d, seed, pair="maxquad", source="gaussian"):
+def make_pair(d, seed, pair="maxquad", source="gaussian", teacher_kwargs=None):
     if pair == "wishart":
         return _WishartPair(d, seed)
     if not hasattr(gn, "teacher_problem"):
         raise RuntimeError("gn.teacher_problem is not available in this gradnetot; use --pair wishart")
-    return gn.teacher_problem(d, teacher=pair, source=source, seed=seed)
+    return gn.teacher_problem(d, teacher=pair, source=source, seed=seed, **(teacher_kwargs or {}))
+
+
+def parse_kwargs(text):
+    """``"num_pieces=4,spread=0.5"`` -> ``{"num_pieces": 4, "spread": 0.5}`` (ints, floats, else strings)."""
+    out = {}
+    for item in filter(None, (t.strip() for t in (text or "").split(","))):
+        if "=" not in item:
+            raise SystemExit(f"--teacher-kwargs: expected key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        for conv in (int, float):
+            try:
+                v = conv(v)
+                break
+            except ValueError:
+                pass
+        out[k.strip()] = v
+    return out
 
 
 def held_out_points(problem, seed, n=N_TEST):
@@ -322,6 +339,8 @@ def parse(argv):
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--fast", action="store_true", help="tiny smoke config: d=2, 1 seed, 30 steps, batch 64, n=256")
+    ap.add_argument("--teacher-kwargs", default="",
+                    help="extra gn.teacher_problem arguments, e.g. num_pieces=4,spread=0.5 (default: its defaults)")
     ap.add_argument("--note", default=None, help="one line for the report's header (e.g. that the machine was shared)")
     ap.add_argument("--out", default=None, help="also write the Markdown report here")
     ap.add_argument("--json", default=None, help="also write every per-seed number here")
@@ -366,6 +385,10 @@ def run(argv=None):
         f"default's wall time, in steps per method (cap {args.time_cap:g}x); seeds {seeds}; "
         f"{N_TEST} held-out points per (d, seed); entropic n = {args.n_samples}, "
         f"emd n = {min(args.n_samples, args.emd_max_n)}")
+    teacher_kwargs = parse_kwargs(args.teacher_kwargs)
+    if args.pair != "wishart":
+        out(f"- pair: gn.teacher_problem(d, teacher={args.pair!r}, source={args.source!r}, seed=s"
+            + "".join(f", {k}={v!r}" for k, v in teacher_kwargs.items()) + ")")
     out("- L2-UVP = 100 E|T(x) - grad phi(x)|^2 / Var(target); cells are mean ± sample std over seeds")
     out(f"- code: git {_git_head()}")
     if args.note:
@@ -440,7 +463,7 @@ def run(argv=None):
     warm_up(neural, args.device)
     for d in dims:
         for seed in seeds:
-            problem = make_pair(d, seed, args.pair, args.source)
+            problem = make_pair(d, seed, args.pair, args.source, teacher_kwargs)
             x_test, true = held_out_points(problem, seed)
             tv = problem.target_var
 
