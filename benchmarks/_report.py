@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shlex
 import sys
 
 import torch
@@ -25,11 +26,13 @@ def machine_line(device):
 class Report:
     """Print lines as they come and keep them, so that ``write`` can record the same text."""
 
-    def __init__(self):
+    def __init__(self, quiet=False):
         self.lines = []
+        self.quiet = quiet  # keep the lines without printing them (e.g. a partial report written mid-run)
 
     def __call__(self, s=""):
-        print(s, flush=True)
+        if not self.quiet:
+            print(s, flush=True)
         self.lines.append(s)
 
     def header(self, title, script, argv, device):
@@ -37,7 +40,7 @@ class Report:
         args = argv if argv is not None else sys.argv[1:]
         self(f"# {title}")
         self()
-        self(f"- command: `python {' '.join([script] + list(args))}`")
+        self(f"- command: `python {shlex.join([script] + list(args))}`")
         self(f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
         self(f"- {machine_line(device)}")
 

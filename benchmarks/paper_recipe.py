@@ -39,21 +39,34 @@ __all__ = ["PaperMGradNetM", "PaperMGradNetC", "to_distribution", "mixture_distr
 
 
 class PaperMGradNetM(nn.Module):
-    """mGradNet-M as in the paper: ``T(x) = sum_k a_k W_k^T softmax(b_k (W_k x + c_k)) + bias``."""
+    """mGradNet-M as in the paper: ``T(x) = sum_k a_k W_k^T sigma_k(b_k (W_k x + c_k)) + bias``.
 
-    def __init__(self, dim, num_modules=4, embed_dim=32):
+    ``two_sided=False``: ``sigma_k = softmax`` (the gradient of log-sum-exp).
+    ``two_sided=True``: the paper's two-sided module activation
+    ``sigma_k(z) = softplus(p_k) softmax(z) - softplus(q_k) softmin(z)``, the gradient of the
+    convex ``softplus(p_k) lse(z) + softplus(q_k) lse(-z)`` (two learnable scalars per module,
+    raw value 0.5 at init as in the public code), vectorised over the modules.
+    """
+
+    def __init__(self, dim, num_modules=4, embed_dim=32, two_sided=False):
         super().__init__()
         self.dim, self.K, self.m = dim, num_modules, embed_dim
+        self.two_sided = bool(two_sided)
         self.W = nn.Parameter(torch.randn(num_modules, embed_dim, dim) / math.sqrt(dim))
         self.b = nn.Parameter(0.5 * torch.randn(num_modules, embed_dim))
         self.beta_raw = nn.Parameter(torch.full((num_modules,), 0.5413))   # softplus^-1(1)
         self.alpha_raw = nn.Parameter(torch.full((num_modules,), math.log(math.expm1(1.0 / num_modules))))
+        if self.two_sided:
+            self.max_raw = nn.Parameter(torch.full((num_modules,), 0.5))
+            self.min_raw = nn.Parameter(torch.full((num_modules,), 0.5))
         self.bias = nn.Parameter(torch.zeros(dim))
 
     def forward(self, x):
         beta, alpha = F.softplus(self.beta_raw), F.softplus(self.alpha_raw)
-        pre = torch.einsum("kmd,nd->nkm", self.W, x) + self.b
-        p = torch.softmax(beta[:, None] * pre, dim=-1)
+        z = beta[:, None] * (torch.einsum("kmd,nd->nkm", self.W, x) + self.b)
+        p = torch.softmax(z, dim=-1)
+        if self.two_sided:
+            p = F.softplus(self.max_raw)[:, None] * p - F.softplus(self.min_raw)[:, None] * torch.softmax(-z, dim=-1)
         return torch.einsum("nkm,kmd->nd", alpha[:, None] * p, self.W) + self.bias
 
 
@@ -176,6 +189,8 @@ def to_distribution(density, device="cpu"):
         return density
     if hasattr(density, "sample") and hasattr(density, "log_prob") and hasattr(density, "to"):
         return _TorchStyle(density.to(device))
+    if hasattr(density, "sample") and hasattr(density, "log_prob") and torch.device(device).type == "cpu":
+        return _TorchStyle(density)  # e.g. a teacher-potential target: CPU tensors already
     raise TypeError(f"no torch.distributions equivalent for {type(density).__name__}")
 
 

@@ -16,7 +16,8 @@ from .reference import (discrete_ot_map, discrete_ot_plan, disk_to_gaussian_map,
                         gaussian_ot_matrix, monotone_rearrangement)
 from .metrics import (energy_distance, l2_uvp, min_jacobian_eigenvalue, monotonicity_gap,
                       sliced_wasserstein, transport_cost)
-from .problems import GaussianProblem, wishart_gaussian_problem
+from .problems import GaussianProblem, TeacherProblem, teacher_problem, wishart_gaussian_problem
+from .teachers import ICNNTeacher, MaxQuadTeacher, PushforwardDensity, QuadSoftplusTeacher, Teacher
 from .baselines import EntropicMap, ICNN, entropic_map, fit_semidual
 from .diagnostics import PushforwardCheck, pushforward_check
 from .config import FAST, scaled, set_seed
