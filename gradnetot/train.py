@@ -549,9 +549,9 @@ class _Progress:
 
 
 # --------------------------------------------------------------------------- fit
-def fit(model, source, target, steps=2000, batch_size=1000, lr=1e-2, device="auto", seed=None,
+def fit(model, source, target, steps=2000, batch_size=1000, lr=3e-2, device="auto", seed=None,
         progress=True, checkpoint=None, checkpoint_every=None, *, p=1, warm_start="auto",
-        warm_start_samples=20_000, clip_grad=1.0, warmup=0.02, final_lr=0.01, compile=False,
+        warm_start_samples=20_000, clip_grad=1.0, warmup=0.02, final_lr=1 / 300, compile=False,
         check_every=25, presample=None, desc=None, callback=None, distributed=None):
     """Train ``model`` so that it pushes ``source`` onto ``target``.
 
