@@ -98,10 +98,7 @@ class ICNN(nn.Module):
     def _check(self, x):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor of shape (n, {self.dim}), got {type(x).__name__}")
-        x = _checks.batch(x, self.dim, "x")
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError("x contains NaN or infinite values")
-        return x
+        return _checks.check_finite(_checks.batch(x, self.dim, "x"), "x")
 
     def quadratic_matrix(self):
         """The PSD matrix ``L Lᵀ + α I`` of the quadratic term (``α I`` without one)."""

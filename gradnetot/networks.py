@@ -172,14 +172,7 @@ class MonotoneGradientNet(nn.Module):
     def _check(self, x):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor of shape (n, {self.dim}), got {type(x).__name__}")
-        x = _checks.batch(x, self.dim, "x")
-        try:
-            finite = bool(torch.isfinite(x).all())
-        except RuntimeError:  # inside torch.func transforms: data-dependent checks are not allowed
-            finite = True
-        if not finite:
-            raise ValueError("x contains NaN or infinite values")
-        return x
+        return _checks.check_finite(_checks.batch(x, self.dim, "x"), "x")
 
     # -- public closed forms --------------------------------------------
     def forward(self, x):
@@ -520,11 +513,5 @@ class MLPMap(nn.Module):
     def forward(self, x):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor of shape (n, {self.dim})")
-        x = _checks.batch(x, self.dim, "x")
-        try:
-            finite = bool(torch.isfinite(x).all())
-        except RuntimeError:  # inside torch.func transforms
-            finite = True
-        if not finite:
-            raise ValueError("x contains NaN or infinite values")
+        x = _checks.check_finite(_checks.batch(x, self.dim, "x"), "x")
         return x + self.net(x)
