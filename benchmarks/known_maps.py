@@ -344,7 +344,12 @@ def parse(argv):
     ap.add_argument("--note", default=None, help="one line for the report's header (e.g. that the machine was shared)")
     ap.add_argument("--out", default=None, help="also write the Markdown report here")
     ap.add_argument("--json", default=None, help="also write every per-seed number here")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                    help="run nothing: write one report from the --json files of runs that split the "
+                         "dimensions between them (same pair, seeds, budget and methods)")
     args = ap.parse_args(argv)
+    if args.merge:
+        return _merge_args(ap, args)
     if args.fast:
         for k, v in FAST.items():
             setattr(args, k, v)
@@ -359,6 +364,46 @@ def parse(argv):
     if "time" in args.budgets and not all(k in args.keys for k in DEFAULTS):
         ap.error("the equal-time budget needs both gn.fit defaults (fit-C, fit-M) in --methods")
     return args
+
+
+_MERGE_SAME = ("seeds", "pair", "source", "steps", "batch", "n_samples", "emd_max_n", "budgets", "methods",
+               "time_cap", "device", "teacher_kwargs")
+
+
+def _command_of(saved):
+    """The command line that reproduces one recorded run, from its --json ``args``."""
+    parts = ["--dims", *map(str, saved["dims"]), "--seeds", str(saved["seeds"]), "--pair", saved["pair"],
+             "--source", saved["source"], "--steps", str(saved["steps"]), "--batch", str(saved["batch"])]
+    if saved.get("teacher_kwargs"):
+        parts += ["--teacher-kwargs", saved["teacher_kwargs"]]
+    if saved.get("threads"):
+        parts += ["--threads", str(saved["threads"])]
+    if saved.get("device", "cpu") != "cpu":
+        parts += ["--device", saved["device"]]
+    return "python benchmarks/known_maps.py " + " ".join(parts)
+
+
+def _merge_args(ap, args):
+    """``--merge``: load the recorded runs, check that they agree, and return args describing them."""
+    runs = []
+    for path in args.merge:
+        try:
+            with open(path) as fh:
+                runs.append(json.load(fh))
+        except (OSError, ValueError) as exc:
+            ap.error(f"--merge: cannot read {path}: {exc}")
+    first = runs[0]["args"]
+    for path, run_ in zip(args.merge, runs):
+        diff = [k for k in _MERGE_SAME if run_["args"].get(k) != first.get(k)]
+        if diff:
+            ap.error(f"--merge: {path} differs from {args.merge[0]} in {diff}")
+    dims = [d for r in runs for d in r["args"]["dims"]]
+    if len(set(dims)) != len(dims):
+        ap.error(f"--merge: a dimension appears in more than one file ({sorted(dims)})")
+    merged = argparse.Namespace(**{**first, "dims": sorted(dims), "merge": args.merge, "out": args.out,
+                                   "json": args.json, "note": args.note or first.get("note")})
+    merged.runs = runs
+    return merged
 
 
 def _git_head():
@@ -381,6 +426,12 @@ def run(argv=None):
     out = Report()
     pair_name = "Gaussian pairs (wishart)" if args.pair == "wishart" else f"teacher `{args.pair}`, {args.source} source"
     out.header(f"Known maps: L2-UVP (%) on {pair_name}", "benchmarks/known_maps.py", argv, args.device)
+    if getattr(args, "merge", None):
+        out("- merged from runs that split the dimensions (the date and machine above are the merge's; each run "
+            "printed its own):")
+        for path, run_ in zip(args.merge, args.runs):
+            out(f"  - `{_command_of(run_['args'])}` (d = {', '.join(map(str, run_['args']['dims']))}; "
+                f"recorded in `{os.path.basename(path)}`)")
     out(f"- budget: {args.steps} steps x batch {args.batch} (equal steps); equal time = the slower gn.fit "
         f"default's wall time, in steps per method (cap {args.time_cap:g}x); seeds {seeds}; "
         f"{N_TEST} held-out points per (d, seed); entropic n = {args.n_samples}, "
@@ -448,7 +499,7 @@ def run(argv=None):
     def dump_json():
         if args.json:
             with open(args.json, "w") as fh:
-                json.dump({"args": {k: v for k, v in vars(args).items()}, "l2_uvp": res, "wall_s": wall,
+                json.dump({"args": {k: v for k, v in vars(args).items() if k != "runs"}, "l2_uvp": res, "wall_s": wall,
                            "steps_equal_time": steps_taken, "notes": notes}, fh, indent=1)
 
     def partial(dims_done):
@@ -460,7 +511,21 @@ def run(argv=None):
             part.write(args.out)
         dump_json()
 
-    warm_up(neural, args.device)
+    if getattr(args, "merge", None):
+        for run_ in args.runs:
+            for b in args.budgets:
+                for k in args.keys:
+                    for d, v in run_["l2_uvp"][b].get(k, {}).items():
+                        res[b][k][int(d)] = v
+                    for d, v in run_["wall_s"][b].get(k, {}).items():
+                        wall[b][k][int(d)] = v
+            for k in neural:
+                for d, v in run_["steps_equal_time"].get(k, {}).items():
+                    steps_taken[k][int(d)] = v
+            notes.extend(run_["notes"])
+        dims = []  # nothing to run
+    else:
+        warm_up(neural, args.device)
     for d in dims:
         for seed in seeds:
             problem = make_pair(d, seed, args.pair, args.source, teacher_kwargs)
@@ -518,6 +583,8 @@ def run(argv=None):
                       f"{'failed' if u is None else f'{u:.4g} %'} in {w:.1f} s", flush=True)
         partial(dims[:dims.index(d) + 1])
 
+    if getattr(args, "merge", None):
+        dims = args.dims
     results_section(out, dims)
     out.write(args.out)
     dump_json()

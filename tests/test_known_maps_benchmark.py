@@ -118,3 +118,23 @@ def test_two_sided_paper_module_is_a_monotone_gradient():
         net.max_raw.fill_(-30.0)
     x = torch.randn(16, 3)
     assert (net(x) - net(x).mean(0)).abs().max() > 1e-3
+
+
+def test_merge_joins_runs_that_split_the_dimensions(tmp_path):
+    small = ["--seeds", "1", "--steps", "5", "--batch", "32", "--budgets", "steps",
+             "--methods", "affine,affine-exact", "--pair", PAIR]
+    r2, _, _ = km.run(["--dims", "2", *small, "--json", str(tmp_path / "a.json")])
+    r3, _, _ = km.run(["--dims", "3", *small, "--json", str(tmp_path / "b.json")])
+    out = tmp_path / "m.md"
+    res, args, _ = km.run(["--merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--out", str(out)])
+    assert args.dims == [2, 3]
+    assert res["steps"]["affine"][2] == r2["steps"]["affine"][2]
+    assert res["steps"]["affine"][3] == r3["steps"]["affine"][3]
+    text = out.read_text()
+    assert "| method | d=2 | d=3 |" in text and "--dims 3 --seeds 1" in text
+    # runs that differ in anything but their dimensions are refused
+    km.run(["--dims", "4", *small[:-2], "--pair", "icnn", "--json", str(tmp_path / "c.json")])
+    with pytest.raises(SystemExit):
+        km.run(["--merge", str(tmp_path / "a.json"), str(tmp_path / "c.json")])
+    with pytest.raises(SystemExit):  # the same dimension twice
+        km.run(["--merge", str(tmp_path / "a.json"), str(tmp_path / "a.json")])
