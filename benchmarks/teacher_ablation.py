@@ -57,11 +57,18 @@ CONFIGS = {
     "const-lr,nl-scale1": ({"warmup": 0.0, "final_lr": 1.0}, {"nonlinear_scale": 1.0}),
     "final-lr0.1,nl-scale1": ({"final_lr": 0.1}, {"nonlinear_scale": 1.0}),
     "no-whiten": ({}, {"whiten": False}),
+    "p2": ({"p": 2}, {}),
+    "modules16": ({}, {"num_modules": 16}),   # M only: 16 modules instead of 8 (twice the parameters)
+    "embed64": ({}, {"embed_dim": 64}),       # M: 64 units per module; C: a 64 -> 128 wide embedding
 }
 
 
 def make_model(net, d, opts):
-    kw = {"strongly_convex": opts["strongly_convex"]} if "strongly_convex" in opts else {}
+    kw = {k: opts[k] for k in ("strongly_convex", "num_modules") if k in opts}
+    if "embed_dim" in opts:
+        kw["embed_dim"] = opts["embed_dim"] if net == "M" else 2 * opts["embed_dim"]
+    if net != "M" and "num_modules" in kw:
+        raise ValueError("modules16 is an mGradNet-M option")
     return gn.MGradNetM(d, **kw) if net == "M" else gn.MGradNetC(d, **kw)
 
 
@@ -149,10 +156,14 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="run seeds 0..SEEDS-1, each with its own pair (problem seed = training seed = s); "
+                         "cells are then means over seeds, with the per-seed final values in a last column")
     ap.add_argument("--every", type=int, default=None, help="L2-UVP checkpoint interval (default steps/4)")
     ap.add_argument("--configs", default="M:defaults,M:no-warm,M:no-clip,M:no-warm,no-clip,M:recipe")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--json", default=None, help="also write every row (per seed) here, for pages that read it")
     args = ap.parse_args(argv)
     every = args.every or max(1, args.steps // 4)
     # configs: split on ",N:" boundaries so that names may contain commas
@@ -168,14 +179,18 @@ def main(argv=None):
         if name != "recipe" and name not in CONFIGS:
             raise SystemExit(f"unknown config {c!r}; known: {sorted(CONFIGS)} and recipe")
     dims = [int(x) for x in args.dims.split(",")]
-    tasks = [(args.suite, d, args.teacher, args.source, args.problem_seed, args.teacher_kwargs, c, args.steps, args.batch, args.seed,
-              every) for d in dims for c in cfgs]
+    seeds = [(args.problem_seed, args.seed)] if args.seeds is None else [(s, s) for s in range(args.seeds)]
+    tasks = [(args.suite, d, args.teacher, args.source, ps, args.teacher_kwargs, c, args.steps, args.batch, ts,
+              every) for d in dims for c in cfgs for ps, ts in seeds]
     rep = Report()
-    pair = (f"gn.wishart_gaussian_problem(d, seed={args.problem_seed})" if args.suite == "gaussian" else
-            f"gn.teacher_problem(d, teacher={args.teacher!r}, source={args.source!r}, seed={args.problem_seed}"
+    pseed = "s" if args.seeds is not None else args.problem_seed
+    pair = (f"gn.wishart_gaussian_problem(d, seed={pseed})" if args.suite == "gaussian" else
+            f"gn.teacher_problem(d, teacher={args.teacher!r}, source={args.source!r}, seed={pseed}"
             + "".join(f", {k}={v!r}" for k, v in json.loads(args.teacher_kwargs).items()) + ")")
     rep.header("Teacher-pair ablation of gn.fit's defaults", "benchmarks/teacher_ablation.py", argv, "cpu")
-    rep(f"- pair: `{pair}`; {args.steps} steps x batch {args.batch}, training seed {args.seed}; "
+    which = (f"training seed {args.seed}" if args.seeds is None else
+             f"seeds s = 0..{args.seeds - 1} (pair and training), cells are means over seeds")
+    rep(f"- pair: `{pair}`; {args.steps} steps x batch {args.batch}, {which}; "
         f"L2-UVP (%) on the pair's 10 000 held-out points")
     rep("- M = `gn.MGradNetM(d)` (8 modules x 32), C = `gn.MGradNetC(d)` (64 x 3 layers); "
         "recipe = benchmarks/paper_recipe.py (plain net, Adam 1e-2, no schedule/clip/warm start); "
@@ -188,20 +203,37 @@ def main(argv=None):
             results = pool.map(job, tasks, chunksize=1)
     else:
         results = [job(t) for t in tasks]
+    def mean(v):
+        return sum(v) / len(v)
+
     for d in dims:
         rows = [r for r in results if r[0] == d]
-        aff = rows[0][5]
-        rep(f"## d = {d}" + (f" (affine map: {aff:.2f} %)" if aff == aff else ""))
+        affs = [r[5] for r in rows if r[1] == cfgs[0] and r[5] == r[5]]  # one per seed's pair
+        aff = mean(affs) if affs else float("nan")
+        multi = args.seeds is not None
+        rep(f"## d = {d}" + (f" (affine map: {aff:.2f} %" + (" mean over the seeds' pairs" if multi else "") + ")"
+                             if aff == aff else ""))
         rep()
         ks = [k for k, _ in rows[0][2]]
-        rep("| config | " + " | ".join(f"step {k}" for k in ks) + " | final loss | wall (s) |")
-        rep("|---|" + "---|" * (len(ks) + 2))
-        for _, cfg, curve, wall, loss, _ in rows:
-            vals = dict(curve)
-            rep(f"| {cfg} | " + " | ".join(f"{vals[k]:.3g}" if k in vals else "" for k in ks)
-                + f" | {loss:.3f} | {wall:.0f} |")
+        rep("| config | " + " | ".join(f"step {k}" for k in ks) + " | final loss | wall (s) |"
+            + (" final, per seed |" if multi else ""))
+        rep("|---|" + "---|" * (len(ks) + 2 + multi))
+        for cfg in cfgs:
+            group = [r for r in rows if r[1] == cfg]
+            curves = [dict(r[2]) for r in group]
+            cells = [f"{mean([c[k] for c in curves]):.3g}" if all(k in c for c in curves) else "" for k in ks]
+            line = (f"| {cfg} | " + " | ".join(cells) + f" | {mean([r[4] for r in group]):.3f} "
+                    f"| {mean([r[3] for r in group]):.0f} |")
+            if multi:
+                line += " " + ", ".join(f"{r[2][-1][1]:.3g}" for r in group) + " |"
+            rep(line)
         rep()
     rep.write(args.out)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"args": vars(args), "rows": [
+                {"d": r[0], "config": r[1], "seed": t[9], "problem_seed": t[4], "curve": r[2], "wall_s": r[3],
+                 "final_loss": r[4], "affine_l2_uvp": r[5]} for r, t in zip(results, tasks)]}, fh, indent=1)
 
 
 if __name__ == "__main__":
