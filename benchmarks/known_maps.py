@@ -65,11 +65,14 @@ def _paper_m_modules(d):
     return max(8, math.ceil(d / 31) + 1)
 
 
+_M_SIZE = f"{gn.MGradNetM(2).num_modules} modules x {gn.MGradNetM(2).embed_dim}"
+_C_SIZE = f"embedding {gn.MGradNetC(2).embed_dim}, {gn.MGradNetC(2).num_layers} layers"
+
 METHODS = [
     Method("fit-C", "gn.fit mGradNet-C defaults", "density", "source sampler + both log-densities; 20k target samples (warm start)",
-           "`gn.fit(gn.MGradNetC(d), ...)`, all defaults"),
+           f"`gn.fit(gn.MGradNetC(d), ...)` ({_C_SIZE}), all defaults"),
     Method("fit-M", "gn.fit mGradNet-M defaults", "density", "source sampler + both log-densities; 20k target samples (warm start)",
-           "`gn.fit(gn.MGradNetM(d), ...)`, all defaults"),
+           f"`gn.fit(gn.MGradNetM(d), ...)` ({_M_SIZE}), all defaults"),
     Method("fit-C-nows", "gn.fit mGradNet-C warm_start=False", "density", "source sampler + both log-densities",
            "defaults but `warm_start=False`"),
     Method("fit-M-nows", "gn.fit mGradNet-M warm_start=False", "density", "source sampler + both log-densities",

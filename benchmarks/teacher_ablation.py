@@ -58,7 +58,8 @@ CONFIGS = {
     "final-lr0.1,nl-scale1": ({"final_lr": 0.1}, {"nonlinear_scale": 1.0}),
     "no-whiten": ({}, {"whiten": False}),
     "p2": ({"p": 2}, {}),
-    "modules16": ({}, {"num_modules": 16}),   # M only: 16 modules instead of 8 (twice the parameters)
+    "modules16": ({}, {"num_modules": 16}),   # M only: 16 modules (the default since these runs)
+    "modules8": ({}, {"num_modules": 8}),     # M only: 8 modules (the default when the budget runs were recorded)
     "embed64": ({}, {"embed_dim": 64}),       # M: 64 units per module; C: a 64 -> 128 wide embedding
 }
 
@@ -68,7 +69,7 @@ def make_model(net, d, opts):
     if "embed_dim" in opts:
         kw["embed_dim"] = opts["embed_dim"] if net == "M" else 2 * opts["embed_dim"]
     if net != "M" and "num_modules" in kw:
-        raise ValueError("modules16 is an mGradNet-M option")
+        raise ValueError("modules8/modules16 are mGradNet-M options")
     return gn.MGradNetM(d, **kw) if net == "M" else gn.MGradNetC(d, **kw)
 
 
@@ -192,7 +193,9 @@ def main(argv=None):
              f"seeds s = 0..{args.seeds - 1} (pair and training), cells are means over seeds")
     rep(f"- pair: `{pair}`; {args.steps} steps x batch {args.batch}, {which}; "
         f"L2-UVP (%) on the pair's 10 000 held-out points")
-    rep("- M = `gn.MGradNetM(d)` (8 modules x 32), C = `gn.MGradNetC(d)` (64 x 3 layers); "
+    m_def, c_def = gn.MGradNetM(2), gn.MGradNetC(2)
+    rep(f"- M = `gn.MGradNetM(d)` ({m_def.num_modules} modules x {m_def.embed_dim}), C = `gn.MGradNetC(d)` "
+        f"({c_def.embed_dim} x {c_def.num_layers} layers); "
         "recipe = benchmarks/paper_recipe.py (plain net, Adam 1e-2, no schedule/clip/warm start); "
         "every config but `defaults` starts from lr 1e-2, final_lr 0.01 (`old-defaults`)")
     rep("- the machine was shared with other jobs (2 cores): wall times are indicative only")
