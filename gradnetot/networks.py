@@ -172,7 +172,15 @@ class MonotoneGradientNet(nn.Module):
     def _check(self, x):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor of shape (n, {self.dim}), got {type(x).__name__}")
-        return _checks.check_finite(_checks.batch(x, self.dim, "x"), "x")
+        x = _checks.batch(x, self.dim, "x")
+        ref = self.in_precond
+        if x.dtype != ref.dtype:
+            raise TypeError(f"x is {x.dtype} but the model is {ref.dtype}: convert one to the other "
+                            f"(x.to({ref.dtype}) or model.to({x.dtype}))")
+        if x.device != ref.device:
+            raise ValueError(f"x is on {x.device} but the model is on {ref.device}: move one to the other "
+                             f"(x.to('{ref.device}') or model.to('{x.device}'))")
+        return _checks.check_finite(x, "x")
 
     # -- public closed forms --------------------------------------------
     def forward(self, x):

@@ -16,8 +16,9 @@ def _predict(model, x):
     """Apply a model (an ``nn.Module``, on its own device) or a plain callable to CPU points, in chunks."""
     params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
     dev = params[0].device if params else torch.device("cpu")
+    dtype = params[0].dtype if params and params[0].is_floating_point() else x.dtype  # a float64 model gets float64 points
     with torch.no_grad():
-        return torch.cat([torch.as_tensor(model(c.to(dev))).detach().cpu().to(x.dtype) for c in x.split(4096)])
+        return torch.cat([torch.as_tensor(model(c.to(dev, dtype))).detach().cpu().to(x.dtype) for c in x.split(4096)])
 
 
 class GaussianProblem:

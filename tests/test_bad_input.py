@@ -189,6 +189,16 @@ def test_forward_rejects_bad_x(name):
         model(torch.zeros(4, 2, dtype=torch.int64))
 
 
+@pytest.mark.parametrize("name", ["C", "M"])
+def test_forward_names_a_dtype_mismatch(name):
+    model = NET_CTORS[name](2)
+    x64 = torch.zeros(4, 2, dtype=torch.float64)
+    for call in (model, model.forward_and_jacobian, model.forward_and_logdet, model.potential):
+        with pytest.raises(TypeError, match=r"x is torch.float64 but the model is torch.float32"):
+            call(x64)
+    assert model.double()(x64).dtype == torch.float64  # the fix the message names works
+
+
 @pytest.mark.parametrize("name", list(NET_CTORS))
 def test_forward_rejects_nan_x(name):
     model = NET_CTORS[name](2)
@@ -510,3 +520,12 @@ def test_problem_and_config_reject():
         gn.wishart_gaussian_problem(0)
     with pytest.raises(TypeError, match="dim"):
         gn.wishart_gaussian_problem(2.5)
+
+
+def test_problem_l2_uvp_scores_a_float64_model():
+    prob = gn.wishart_gaussian_problem(2, seed=0)
+    m32 = gn.MGradNetM(2, num_modules=2, embed_dim=4)
+    m64 = gn.MGradNetM(2, num_modules=2, embed_dim=4)
+    m64.load_state_dict(m32.state_dict())
+    u32, u64 = prob.l2_uvp(m32), prob.l2_uvp(m64.double())
+    assert math.isfinite(u64) and u64 == pytest.approx(u32, rel=1e-4)
