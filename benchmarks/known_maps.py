@@ -65,8 +65,9 @@ def _paper_m_modules(d):
     return max(8, math.ceil(d / 31) + 1)
 
 
-_M_SIZE = f"{gn.MGradNetM(2).num_modules} modules x {gn.MGradNetM(2).embed_dim}"
-_C_SIZE = f"embedding {gn.MGradNetC(2).embed_dim}, {gn.MGradNetC(2).num_layers} layers"
+_M, _C = gn.MGradNetM(2), gn.MGradNetC(2)  # the default sizes, named in the methods table
+_M_SIZE = f"{_M.num_modules} modules x {_M.embed_dim}"
+_C_SIZE = f"embedding {_C.embed_dim}, {_C.num_layers} layers"
 
 METHODS = [
     Method("fit-C", "gn.fit mGradNet-C defaults", "density", "source sampler + both log-densities; 20k target samples (warm start)",

@@ -406,7 +406,7 @@ class MGradNetM(MonotoneGradientNet):
     (``results/teacher_budget_*.md``): on pairs with known non-affine maps it lowered the
     L2-UVP by about 1.5–1.9x against 8 modules at ``gn.fit``'s default budget, while on the
     Gaussian pairs its error was 0.85x (d = 8) and 1.01x (d = 16) that of 8 modules, within
-    the spread over seeds; it costs about 15–40 % more time per step.
+    the spread over seeds; it took about 15–60 % more time per run (on a shared 2-core CPU).
     """
 
     def __init__(self, dim, num_modules=16, embed_dim=32, *, strongly_convex=True, eps=1e-3):

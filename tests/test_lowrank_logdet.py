@@ -43,6 +43,16 @@ CASES = [("C", 12, 5), ("C", 8, 8), ("C", 5, 11), ("M", 20, (3, 4)), ("M", 12, (
          ("M", 3, (4, 3))]
 
 
+def _assert_paths_agree(net, x, src, tgt, loss_tol, grad_rtol, grad_atol):
+    """The low-rank path gives the full path's loss and finite, equal gradients."""
+    l0, g0 = _loss_and_grads(net, "full", x, src, tgt)
+    l1, g1 = _loss_and_grads(net, "low_rank", x, src, tgt)
+    torch.testing.assert_close(l1, l0, rtol=loss_tol, atol=loss_tol)
+    for a, b in zip(g1, g0):
+        assert bool(torch.isfinite(a).all())
+        torch.testing.assert_close(a, b, rtol=grad_rtol, atol=grad_atol)
+
+
 @pytest.mark.parametrize("kind,d,width", CASES)
 def test_low_rank_loss_and_gradients_equal_full_path(kind, d, width):
     net = _net(kind, d, width)
@@ -122,12 +132,7 @@ def test_zero_curvature_entries_keep_gradients_finite_and_exact():
     x = src.sample(32, generator=torch.Generator().manual_seed(3))
     gvec = net._nonlinear(net._whiten(x), need_jac=True)[2]
     assert bool((gvec == 0).any())
-    l0, g0 = _loss_and_grads(net, "full", x, src, tgt)
-    l1, g1 = _loss_and_grads(net, "low_rank", x, src, tgt)
-    torch.testing.assert_close(l1, l0, rtol=1e-11, atol=1e-11)
-    for a, b in zip(g1, g0):
-        assert bool(torch.isfinite(a).all())
-        torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
+    _assert_paths_agree(net, x, src, tgt, loss_tol=1e-11, grad_rtol=1e-8, grad_atol=1e-10)
 
 
 def test_underflowed_softmax_keeps_gradients_finite_and_exact():
@@ -140,12 +145,7 @@ def test_underflowed_softmax_keeps_gradients_finite_and_exact():
     x = src.sample(32, generator=torch.Generator().manual_seed(4))
     p = net._probs_x(x)[3]
     assert bool((p == 0).any())
-    l0, g0 = _loss_and_grads(net, "full", x, src, tgt)
-    l1, g1 = _loss_and_grads(net, "low_rank", x, src, tgt)
-    torch.testing.assert_close(l1, l0, rtol=1e-10, atol=1e-10)
-    for a, b in zip(g1, g0):
-        assert bool(torch.isfinite(a).all())
-        torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)
+    _assert_paths_agree(net, x, src, tgt, loss_tol=1e-10, grad_rtol=1e-7, grad_atol=1e-9)
 
 
 @pytest.mark.parametrize("kind,width", [("C", 16), ("M", (4, 8))])
